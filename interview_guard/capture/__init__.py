@@ -1,0 +1,1 @@
+"""Capture sources: each yields timestamped frames / audio chunks behind one interface."""

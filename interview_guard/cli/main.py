@@ -1,0 +1,217 @@
+"""``interview-guard``: gui, analyze, live, doctor, models verify.
+
+Errors a user can cause print one line (``error: ...``) and exit with code 2; no traceback.
+With no sub-command the app does its main job: the GUI on a call window or the embedded
+demo when a display is available, otherwise a headless analysis of the demo clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from interview_guard import __version__
+from interview_guard.core.errors import IGError
+
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+
+
+def demo_path() -> Path:
+    if getattr(sys, "frozen", False):
+        base = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
+        return base / "assets" / "demo_interview.mp4"
+    return ASSETS_DIR / "demo_interview.mp4"
+
+
+def default_out_dir(name: str) -> Path:
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "interview-guard" / "analyses"
+    return base / name
+
+
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("win32", "darwin")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from interview_guard.cli.progress import ProgressBar
+    from interview_guard.pipeline.lockstep import analyze_file
+
+    path = Path(args.file)
+    out = Path(args.out) if args.out else default_out_dir(path.stem)
+    bar = ProgressBar(f"analysing {path.name}", force=args.progress)
+    try:
+        result = analyze_file(path, out, sample_fps=args.sample_fps, max_width=args.max_width, progress=bar)
+    finally:
+        bar.close()
+    s = result.summary
+    print(f"analysed {s['frames_analysed']} frames ({s['duration_s']:.1f} s of video) in {s['wall_s']:.1f} s; "
+          f"face found in {100 * s['face_fraction']:.0f}% of frames; {s['evidence_count']} evidence items")
+    print(f"results: {out / 'summary.json'} and {out / 'evidence.jsonl'}")
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from interview_guard.capture.factory import open_video_source
+    from interview_guard.core.clock import SessionClock
+    from interview_guard.core.types import SourceEventKind
+    from interview_guard.pipeline.analyzer import Analyzer
+    from interview_guard.pipeline.outputs import atomic_write_json, prepare_out_dir, write_evidence_jsonl
+    from interview_guard.pipeline.realtime import RealtimeSession
+
+    spec = args.source or (f"window:{args.window}" if args.window else None)
+    if not spec:
+        raise IGError("live needs --window TITLE or --source SPEC")
+    clock = SessionClock()
+    source = open_video_source(spec, clock=clock)
+    out = prepare_out_dir(Path(args.out) if args.out else default_out_dir("live-" + time.strftime("%Y%m%d-%H%M%S")))
+    session = RealtimeSession(source, Analyzer, clock=clock).start()
+    session.wait_started()
+    t_end = time.monotonic() + args.seconds
+    end_msg = None
+    try:
+        while time.monotonic() < t_end and session.running:
+            ev = session.events.get(timeout=0.2)
+            if ev is not None:
+                end_msg = ev
+                if ev.kind is not SourceEventKind.STARTED:
+                    break
+    except KeyboardInterrupt:
+        pass
+    session.stop()
+    session.join()
+    st = session.stats()
+    summary = {"app_version": __version__, "source": spec, "duration_s": round(clock.now_ns() / 1e9, 3),
+               "wall_s": round(clock.now_ns() / 1e9, 3), "captured": st.captured, "dropped": st.dropped,
+               "fps": round(st.fps, 2), "latency_p50_ms": round(st.latency_p50_ms, 1),
+               "latency_p95_ms": round(st.latency_p95_ms, 1),
+               "ended": None if end_msg is None else {"kind": end_msg.kind.value, "message": end_msg.message},
+               "max_level": "inconclusive" if session.run_stats.frames_with_face == 0 else "green"}
+    summary.update(session.run_stats.summary())
+    write_evidence_jsonl(out / "evidence.jsonl", session.all_evidence)
+    atomic_write_json(out / "summary.json", summary)
+    print(f"live: {st.analysed} frames analysed of {st.captured} captured ({st.dropped} dropped), "
+          f"p95 latency {st.latency_p95_ms:.0f} ms; results in {out}")
+    if end_msg is not None and end_msg.kind in (SourceEventKind.LOST, SourceEventKind.ERROR):
+        print(f"note: {end_msg.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if not has_display():
+        raise IGError("no display found ($DISPLAY is not set)",
+                      hint="run on a desktop, use `xvfb-run interview-guard gui`, or `interview-guard analyze FILE`")
+    from interview_guard.ui.app import run_gui
+
+    return run_gui(args.source, seconds=args.seconds, screenshot=args.screenshot)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from interview_guard.cli.doctor import run_doctor
+
+    return run_doctor()
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from interview_guard.perception.model_store import ModelStore
+
+    store = ModelStore(Path(args.models_dir) if args.models_dir else None)
+    bad = 0
+    for mid, path, err in store.verify_all():
+        if err:
+            bad += 1
+            print(f"FAIL {mid}: {err}")
+        else:
+            print(f"ok   {mid}: {path} (sha256 {store.rows[mid].sha256[:12]}…, {store.rows[mid].licence})")
+    if bad:
+        print(f"error: {bad} model file(s) failed verification", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    """The app's main job: GUI with a display, else analyse the demo clip headless."""
+    if has_display():
+        from interview_guard.ui.app import run_gui
+
+        return run_gui(None)
+    demo = demo_path()
+    out = Path(args.out) if getattr(args, "out", None) else default_out_dir("demo")
+    print(f"no display: analysing the demo recording {demo} headless")
+    ns = argparse.Namespace(file=str(demo), out=str(out), sample_fps=0.0, max_width=0, progress=False)
+    return cmd_analyze(ns)
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="interview-guard", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"interview-guard {__version__}")
+    sub = p.add_subparsers(dest="command")
+
+    g = sub.add_parser("gui", help="open the desktop app")
+    g.add_argument("--source", help="window:TITLE | screen | camera:N | file:PATH | demo")
+    g.add_argument("--seconds", type=float, help="run this long, then quit (smoke tests)")
+    g.add_argument("--screenshot", help="save a PNG of the window before quitting (with --seconds)")
+    g.set_defaults(func=cmd_gui)
+
+    a = sub.add_parser("analyze", help="analyse a recording offline (lockstep, never drops frames)")
+    a.add_argument("file")
+    a.add_argument("--out", help="output folder (default: ~/.local/share/interview-guard/analyses/<name>)")
+    a.add_argument("--sample-fps", type=float, default=0.0, help="analyse at most this many frames per second (0 = all)")
+    a.add_argument("--max-width", type=int, default=0, help="downscale wider frames to this width (0 = keep)")
+    a.add_argument("--progress", action="store_true", help="draw the progress bar even when not on a terminal")
+    a.set_defaults(func=cmd_analyze)
+
+    lv = sub.add_parser("live", help="headless live analysis of a call window")
+    lv.add_argument("--window", help="part of the call window's title, e.g. 'Zoom Meeting'")
+    lv.add_argument("--source", help="any source spec instead of --window")
+    lv.add_argument("--seconds", type=float, default=30.0)
+    lv.add_argument("--out")
+    lv.set_defaults(func=cmd_live)
+
+    d = sub.add_parser("doctor", help="check display, Qt, audio, models and permissions")
+    d.set_defaults(func=cmd_doctor)
+
+    m = sub.add_parser("models", help="model files")
+    msub = m.add_subparsers(dest="models_cmd")
+    mv = msub.add_parser("verify", help="check every model file against its sha256")
+    mv.add_argument("--models-dir")
+    mv.set_defaults(func=cmd_models_verify)
+
+    r = sub.add_parser("run", help="the main job: GUI, or a headless analysis of the demo clip")
+    r.add_argument("--out")
+    r.set_defaults(func=cmd_default)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        if args.command == "models":
+            parser.parse_args(["models", "--help"])
+        func = cmd_default
+    try:
+        return int(func(args) or 0)
+    except IGError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

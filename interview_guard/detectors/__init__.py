@@ -1,0 +1,1 @@
+"""Detectors: pure plugins turning observations into Evidence (see ``contract``)."""

@@ -1,0 +1,1 @@
+"""Perception: model store, mediapipe face/hand landmarks, face quality measures."""

@@ -1,0 +1,1 @@
+"""Wires sources → perception → detectors; Lockstep (offline) and Realtime (live) schedules."""

@@ -1,0 +1,114 @@
+"""One analysis step, shared by both schedules: frame → Observation → Evidence.
+
+The Analyzer owns the perceiver and one instance of every detector; it is used by exactly
+one thread. It does not read clocks for results (only ``perf_counter`` for cost figures).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from interview_guard.core.types import AudioChunk, Evidence, Observation, VideoFrame
+from interview_guard.detectors import registry
+from interview_guard.detectors.contract import Detector, Window
+from interview_guard.perception.landmarks import PerceptionConfig, Perceiver
+from interview_guard.perception.model_store import ModelStore
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    observation: Observation
+    evidence: tuple[Evidence, ...]
+    perception_ms: float
+    detectors_ms: float
+
+
+@dataclass
+class RunStats:
+    """Running totals over a session (for summary.json and the UI counters)."""
+
+    frames_analysed: int = 0
+    frames_with_face: int = 0
+    first_t_ns: int | None = None
+    last_t_ns: int = 0
+    yaw: list[float] = field(default_factory=list)
+    pitch: list[float] = field(default_factory=list)
+    face_px: list[float] = field(default_factory=list)
+    sharpness: list[float] = field(default_factory=list)
+    perception_ms: list[float] = field(default_factory=list)
+    detectors_ms: list[float] = field(default_factory=list)
+    evidence: int = 0
+
+    def add(self, r: StepResult) -> None:
+        o = r.observation
+        self.frames_analysed += 1
+        if self.first_t_ns is None:
+            self.first_t_ns = o.t_ns
+        self.last_t_ns = o.t_ns
+        if o.face is not None:
+            self.frames_with_face += 1
+            self.yaw.append(o.face.pose.yaw)
+            self.pitch.append(o.face.pose.pitch)
+            self.face_px.append(o.face.size_px)
+            self.sharpness.append(o.face.sharpness)
+        self.perception_ms.append(r.perception_ms)
+        self.detectors_ms.append(r.detectors_ms)
+        self.evidence += len(r.evidence)
+
+    def summary(self) -> dict:
+        def med(xs: list[float]) -> float | None:
+            return round(float(np.median(xs)), 2) if xs else None
+
+        def pct(xs: list[float], q: float) -> float | None:
+            return round(float(np.percentile(xs, q)), 2) if xs else None
+
+        return {
+            "frames_analysed": self.frames_analysed,
+            "frames_with_face": self.frames_with_face,
+            "face_fraction": round(self.frames_with_face / self.frames_analysed, 4) if self.frames_analysed else 0.0,
+            "face": {
+                "yaw_deg_median": med(self.yaw), "yaw_deg_p5": pct(self.yaw, 5), "yaw_deg_p95": pct(self.yaw, 95),
+                "pitch_deg_median": med(self.pitch),
+                "size_px_median": med(self.face_px), "size_px_p5": pct(self.face_px, 5),
+                "sharpness_median": med(self.sharpness),
+            },
+            "cost_ms": {
+                "perception_median": med(self.perception_ms), "perception_p95": pct(self.perception_ms, 95),
+                "detectors_median": med(self.detectors_ms), "detectors_p95": pct(self.detectors_ms, 95),
+            },
+            "evidence_count": self.evidence,
+        }
+
+
+class Analyzer:
+    def __init__(self, *, store: ModelStore | None = None, perception: PerceptionConfig | None = None,
+                 detectors: list[Detector] | None = None) -> None:
+        self.perceiver = Perceiver(store, perception)
+        self.detectors = detectors if detectors is not None else registry.create_all()
+        self.video_detectors = [d for d in self.detectors if d.modality in ("video", "av")]
+        self.audio_detectors = [d for d in self.detectors if d.modality in ("audio", "av")]
+
+    def on_frame(self, frame: VideoFrame, *, want_hands: bool | None = None) -> StepResult:
+        obs = self.perceiver.observe(frame, want_hands=want_hands)
+        t0 = time.perf_counter()
+        win = Window(t_ns=frame.t_ns, observation=obs)
+        out = []
+        for d in self.video_detectors:
+            ev = d.process(win)
+            if ev is not None:
+                out.append(ev)
+        return StepResult(obs, tuple(out), obs.perception_ms, (time.perf_counter() - t0) * 1e3)
+
+    def on_audio(self, chunk: AudioChunk) -> tuple[Evidence, ...]:
+        win = Window(t_ns=chunk.t_ns + chunk.duration_ns, audio=chunk)
+        return tuple(ev for d in self.audio_detectors if (ev := d.process(win)) is not None)
+
+    def reset(self) -> None:
+        for d in self.detectors:
+            d.reset()
+
+    def close(self) -> None:
+        self.perceiver.close()

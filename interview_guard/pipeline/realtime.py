@@ -1,0 +1,214 @@
+"""Realtime schedule: capture thread → bounded drop-oldest queue → one analysis worker.
+
+* The capture thread never blocks: when the worker falls behind, the oldest waiting frame is
+  dropped and counted (``stats.dropped``).
+* The worker owns the Analyzer (mediapipe objects live on that thread only).
+* Consumers (the Qt bridge, the headless ``live`` command) read ``latest`` (the newest
+  analysed frame; older ones are discarded) and ``evidence`` (every Evidence, never dropped
+  silently: the queue is large and overflows are counted) without ever waiting on analysis.
+
+Latency is measured from the frame's capture stamp (``t_ns`` from the session clock) to the
+moment its evidence is ready.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from interview_guard.capture.base import VideoSource
+from interview_guard.core.buffers import DropOldestQueue
+from interview_guard.core.clock import SessionClock
+from interview_guard.core.errors import IGError
+from interview_guard.core.types import NS_PER_S, Evidence, SourceEvent, SourceEventKind, VideoFrame
+from interview_guard.pipeline.analyzer import Analyzer, RunStats, StepResult
+
+
+class PacedSource(VideoSource):
+    """Plays a recording at its own frame rate, re-stamped by a session clock (the demo, tests)."""
+
+    def __init__(self, inner: VideoSource, clock: SessionClock, *, loop: bool = False,
+                 reopen: Callable[[], VideoSource] | None = None) -> None:
+        super().__init__()
+        self.inner = inner
+        self.clock = clock
+        self.loop = loop
+        self.reopen = reopen
+        self.name = inner.name
+        self.fps_hint = inner.fps_hint
+        self.live = True
+
+    def stop(self) -> None:
+        super().stop()
+        self.inner.stop()
+
+    def __iter__(self) -> Iterator[VideoFrame | SourceEvent]:
+        index = 0
+        while True:
+            start_wall = self.clock.now_ns()
+            first_t: int | None = None
+            ended: SourceEvent | None = None
+            for item in self.inner:
+                if isinstance(item, SourceEvent):
+                    ended = item
+                    break
+                if first_t is None:
+                    first_t = item.t_ns
+                due = start_wall + (item.t_ns - first_t)
+                while not self.stopping:
+                    wait = (due - self.clock.now_ns()) / NS_PER_S
+                    if wait <= 0:
+                        break
+                    time.sleep(min(wait, 0.05))
+                if self.stopping:
+                    self.inner.stop()
+                    yield SourceEvent(self.clock.now_ns(), SourceEventKind.ENDED, "stopped", self.name)
+                    return
+                yield VideoFrame(t_ns=self.clock.now_ns(), index=index, image=item.image, source=self.name)
+                index += 1
+            if not self.loop or self.reopen is None or self.stopping or (ended and ended.kind is not SourceEventKind.ENDED):
+                yield SourceEvent(self.clock.now_ns(), ended.kind if ended else SourceEventKind.ENDED,
+                                  ended.message if ended else "end", self.name)
+                return
+            self.inner = self.reopen()
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStats:
+    captured: int
+    analysed: int
+    dropped: int
+    fps: float              # analysed frames per second over the last ~2 s
+    latency_p50_ms: float
+    latency_p95_ms: float
+    perception_ms: float
+    running: bool
+    evidence_overflow: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUpdate:
+    result: StepResult
+    latency_ms: float
+
+
+class RealtimeSession:
+    """Runs a video source through an Analyzer on two threads.
+
+    ``analyzer_factory`` is called on the worker thread. Errors while starting (e.g. a model
+    failed its sha256 check) are re-raised by ``wait_started()``.
+    """
+
+    def __init__(self, source: VideoSource, analyzer_factory: Callable[[], Analyzer], *,
+                 clock: SessionClock | None = None, queue_size: int = 2, evidence_queue: int = 10000) -> None:
+        self.source = source
+        self.clock = clock or getattr(source, "clock", None) or SessionClock()
+        self._factory = analyzer_factory
+        self.frames: DropOldestQueue[VideoFrame] = DropOldestQueue(queue_size)
+        self.latest: DropOldestQueue[LiveUpdate] = DropOldestQueue(1)
+        self.evidence: DropOldestQueue[Evidence] = DropOldestQueue(evidence_queue)
+        self.events: DropOldestQueue[SourceEvent] = DropOldestQueue(100)
+        self.run_stats = RunStats()
+        self.all_evidence: list[Evidence] = []
+        self._lat: collections.deque[float] = collections.deque(maxlen=300)
+        self._done_t: collections.deque[float] = collections.deque(maxlen=120)
+        self._captured = 0
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stop = threading.Event()
+        self._capture_thread = threading.Thread(target=self._capture_loop, name="ig-capture", daemon=True)
+        self._worker_thread = threading.Thread(target=self._worker_loop, name="ig-analysis", daemon=True)
+        self.want_hands: bool | None = None
+        self.analyzer: Analyzer | None = None
+
+    # -- control -------------------------------------------------------------------------
+    def start(self) -> "RealtimeSession":
+        self._worker_thread.start()
+        self._capture_thread.start()
+        return self
+
+    def wait_started(self, timeout: float = 30.0) -> None:
+        if not self._started.wait(timeout):
+            raise IGError("the analysis did not start within %.0f s" % timeout)
+        if self._start_error is not None:
+            raise self._start_error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.source.stop()
+        self.frames.close()
+
+    def join(self, timeout: float = 10.0) -> None:
+        self._capture_thread.join(timeout)
+        self._worker_thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._worker_thread.is_alive()
+
+    # -- threads ---------------------------------------------------------------------------
+    def _capture_loop(self) -> None:
+        try:
+            for item in self.source:
+                if isinstance(item, SourceEvent):
+                    self.events.put(item)
+                    break
+                self._captured += 1
+                self.frames.put(item)
+                if self._stop.is_set():
+                    break
+        except Exception as e:  # noqa: BLE001 - a capture failure must not kill the app
+            self.events.put(SourceEvent(self.clock.now_ns(), SourceEventKind.ERROR, f"capture failed: {e}",
+                                        getattr(self.source, "name", "")))
+        finally:
+            self.frames.close()
+
+    def _worker_loop(self) -> None:
+        try:
+            self.analyzer = self._factory()
+        except BaseException as e:  # noqa: BLE001 - handed to wait_started()
+            self._start_error = e
+            self._started.set()
+            self.stop()
+            return
+        self._started.set()
+        try:
+            while True:
+                frame = self.frames.get(timeout=0.2)
+                if frame is None:
+                    if self.frames.closed and len(self.frames) == 0:
+                        break
+                    continue
+                r = self.analyzer.on_frame(frame, want_hands=self.want_hands)
+                latency = (self.clock.now_ns() - frame.t_ns) / 1e6
+                self._lat.append(latency)
+                self._done_t.append(time.monotonic())
+                self.run_stats.add(r)
+                for ev in r.evidence:
+                    self.all_evidence.append(ev)
+                    self.evidence.put(ev)
+                self.latest.put(LiveUpdate(r, latency))
+        finally:
+            self.analyzer.close()
+
+    # -- read-outs ---------------------------------------------------------------------------
+    def stats(self) -> LiveStats:
+        lat = np.array(self._lat) if self._lat else np.zeros(1)
+        done = list(self._done_t)
+        fps = 0.0
+        if len(done) >= 2:
+            recent = [t for t in done if t >= done[-1] - 2.0]
+            if len(recent) >= 2 and recent[-1] > recent[0]:
+                fps = (len(recent) - 1) / (recent[-1] - recent[0])
+        pm = self.run_stats.perception_ms[-30:]
+        return LiveStats(
+            captured=self._captured, analysed=self.run_stats.frames_analysed, dropped=self.frames.dropped,
+            fps=fps, latency_p50_ms=float(np.percentile(lat, 50)), latency_p95_ms=float(np.percentile(lat, 95)),
+            perception_ms=float(np.median(pm)) if pm else 0.0, running=self.running,
+            evidence_overflow=self.evidence.dropped,
+        )
