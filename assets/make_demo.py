@@ -70,7 +70,7 @@ MAX_MP4_BYTES = 3 * 1024 * 1024
 # lips, 61/291 = mouth corners).  Units: source pixels.
 SRC_FACE_CENTER = (224.0, 125.0)
 SRC_FACE_HEIGHT = 105.6
-SRC_LIP_SEAM = (223.0, 147.5)  # gap between upper and lower teeth
+SRC_LIP_SEAM = (223.0, 149.0)  # upper teeth edge / lower inner lip (14)
 SRC_MOUTH_HALF_WIDTH = 21.0  # corners (61/291) at x = 202 / 245
 SRC_CHIN_Y = 177.4
 SRC_CROP_ROWS = 340  # keep head, neck ring and upper chest; drop the helmet prop
@@ -289,13 +289,15 @@ def mouth_fields(shape: tuple[int, int]) -> tuple[tuple[int, int, int, int],
     xx, yy = np.meshgrid(np.arange(x0, x1, dtype=np.float32),
                          np.arange(y0, y1, dtype=np.float32))
     across = np.exp(-(((xx - cx) / SRC_MOUTH_HALF_WIDTH) ** 4))
-    rise = np.clip((yy - (seam - 3.0)) / 6.0, 0.0, 1.0)
+    # the smile curves the lip line upwards towards the corners
+    seam_y = seam - 3.5 * ((xx - cx) / SRC_MOUTH_HALF_WIDTH) ** 2
+    rise = np.clip((yy - (seam_y - 3.0)) / 6.0, 0.0, 1.0)
     rise = rise * rise * (3.0 - 2.0 * rise)
     fall = np.clip((SRC_CHIN_Y + 22.0 - yy) / (SRC_CHIN_Y + 22.0 - seam - 3.0),
                    0.0, 1.0)
-    dy = 3.5 * across * rise * np.minimum(fall, 1.0)
-    inner = np.exp(-(((xx - cx) / (0.7 * SRC_MOUTH_HALF_WIDTH)) ** 4))
-    shade = 0.5 * inner * np.exp(-(((yy - seam) / 1.8) ** 2))
+    dy = 3.5 * across * rise * fall
+    inner = np.exp(-(((xx - cx) / (0.75 * SRC_MOUTH_HALF_WIDTH)) ** 4))
+    shade = 0.5 * inner * np.exp(-(((yy - seam_y) / 1.6) ** 2))
     return (x0, y0, x1, y1), dy.astype(np.float32), shade.astype(np.float32)
 
 
