@@ -132,6 +132,9 @@ class Observation:
     hands_ran: bool
     frame_diff: float
     perception_ms: float = 0.0
+    # Per-frame memo for derived data several detectors share (e.g. aligned face crops):
+    # see interview_guard.perception.crops. Not part of equality or repr.
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def t_ns(self) -> int:

@@ -15,10 +15,19 @@ from interview_guard.detectors.contract import Detector
 
 _FACTORIES: dict[str, Callable[[], Detector]] = {}
 
-# Modules whose import registers built-in detectors. The frozen build collects these too.
-BUILTIN_MODULES = (
-    "interview_guard.detectors.face_quality",
-)
+_NOT_DETECTORS = {"contract", "registry"}
+
+
+def builtin_modules() -> list[str]:
+    """Every module in this package except the contract and registry: importing one registers
+    its detectors. A new detector is a new module here; nothing else to edit. The frozen build
+    collects the same list (packaging/ uses this function)."""
+    import pkgutil
+
+    import interview_guard.detectors as pkg
+
+    return sorted(f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
+                  if not m.name.startswith("_") and m.name not in _NOT_DETECTORS)
 
 
 def register(cls: type[Detector]) -> type[Detector]:
@@ -31,7 +40,7 @@ def register(cls: type[Detector]) -> type[Detector]:
 
 
 def _load() -> None:
-    for mod in BUILTIN_MODULES:
+    for mod in builtin_modules():
         importlib.import_module(mod)
     try:
         eps = entry_points(group="interview_guard.detectors")

@@ -141,7 +141,7 @@ class Perceiver:
         self.hand_ms = (t2 - t1) * 1e3 if run_hands else 0.0
         self._n += 1
         return Observation(frame=frame, faces=tuple(faces), hands=tuple(hands), hands_ran=run_hands,
-                           frame_diff=frame_diff, perception_ms=(t2 - t0) * 1e3)
+                           frame_diff=frame_diff, perception_ms=(t2 - t0) * 1e3, cache={"gray": gray})
 
 
 def _overlap(hand: tuple[float, float, float, float], face: tuple[float, float, float, float] | None) -> float:

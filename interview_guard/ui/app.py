@@ -24,6 +24,7 @@ from interview_guard.ui.main_window import MainWindow
 from interview_guard.ui.session import DEMO_SPEC
 
 APP_NAME = "interview-guard"
+START_CAP_S = 90.0  # timed mode: longest wait for the analysis to start before giving up
 
 
 def resource_root() -> Path:
@@ -100,16 +101,33 @@ def run_gui(source_spec: str | None = None, *, seconds: float | None = None,
             win.offer_call_window(title)
         else:
             spec = DEMO_SPEC
-    if spec is not None:
-        win.start_source(spec)
-
     if not timed:
+        if spec is not None:
+            win.start_source(spec)
         return _run_interactive(app, created, win, screenshot)
 
+    # Timed mode: the countdown starts once the analysis runs (model loading can take seconds on
+    # a busy machine) or as soon as it is clear that it won't; a safety cap ends it regardless.
+    countdown = QTimer()
+    countdown.setSingleShot(True)
+    countdown.setInterval(max(0, int(float(seconds) * 1000)))
+
+    def arm(*_args) -> None:
+        if not countdown.isActive():
+            countdown.start()
+
+    win.bridge.started.connect(arm)
+    win.bridge.start_failed.connect(arm)
+    win.session_finished.connect(arm)
+    if spec is None or not win.start_source(spec):
+        arm()
     loop = QEventLoop()
     result = {"code": 0, "shot_ok": True}
 
     def finish() -> None:
+        if result.get("done"):
+            return
+        result["done"] = True
         if screenshot:
             result["shot_ok"] = save_screenshot(win, screenshot)
         win.shutdown()
@@ -122,8 +140,14 @@ def run_gui(source_spec: str | None = None, *, seconds: float | None = None,
         win.close()
         loop.quit()
 
-    QTimer.singleShot(max(0, int(float(seconds) * 1000)), finish)
+    countdown.timeout.connect(finish)
+    cap = QTimer()
+    cap.setSingleShot(True)
+    cap.timeout.connect(finish)
+    cap.start(int((float(seconds) + START_CAP_S) * 1000))
     loop.exec()
+    countdown.stop()
+    cap.stop()
     win.deleteLater()
     _flush_deletes()
     return int(result["code"])

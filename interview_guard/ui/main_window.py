@@ -275,6 +275,8 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Stop and join now (closing the app, timed runs)."""
         self._pending_spec = None
+        if self.running:
+            self._stopping = True
         self.bridge.shutdown(timeout_s)
 
     def choose_source(self) -> None:

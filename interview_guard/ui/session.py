@@ -11,12 +11,14 @@ Opening may raise ``IGError`` (unknown window, missing file, no display...): cal
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from interview_guard.capture.base import VideoSource
 from interview_guard.core.clock import SessionClock
 from interview_guard.core.errors import SourceError
+from interview_guard.core.types import SourceEvent, SourceEventKind, VideoFrame
 from interview_guard.pipeline.realtime import PacedSource, RealtimeSession
 
 DEMO_SPEC = "demo"
@@ -47,6 +49,44 @@ def describe_spec(spec: str) -> str:
     if kind == "demo":
         return "demo recording"
     return spec
+
+
+class WaitForAnalysis(VideoSource):
+    """Holds a source back until the analysis worker is ready (``ready()`` returns True).
+
+    ``RealtimeSession`` starts capture and analysis together; loading and checking the models
+    takes a few seconds, and meanwhile a recording would play on and a live source would fill
+    the drop counter. Behind this gate, capture (and a recording's pacing clock) starts when
+    the analysis can take frames. ``stop()`` releases the gate.
+    """
+
+    def __init__(self, inner: VideoSource, ready: Callable[[], bool] | None = None, *, poll_s: float = 0.02) -> None:
+        super().__init__()
+        self.inner = inner
+        self.ready = ready or (lambda: True)
+        self.poll_s = poll_s
+        self.name = inner.name
+        self.fps_hint = inner.fps_hint
+        self.live = getattr(inner, "live", True)
+        if getattr(inner, "clock", None) is not None:
+            self.clock = inner.clock
+
+    def stop(self) -> None:
+        super().stop()
+        self.inner.stop()
+
+    def close(self) -> None:
+        super().close()
+        self.inner.close()
+
+    def __iter__(self) -> Iterator[VideoFrame | SourceEvent]:
+        while not self.stopping and not self.ready():
+            time.sleep(self.poll_s)
+        if self.stopping:
+            self.inner.close()
+            yield SourceEvent(0, SourceEventKind.ENDED, "stopped", self.name)
+            return
+        yield from self.inner
 
 
 def _open_raw(spec: str, clock: SessionClock) -> VideoSource:
@@ -97,4 +137,7 @@ def session_for_source(source: VideoSource, *, spec: str = "", clock: SessionClo
         reopen = (lambda: _open_raw(spec, clock)) if (loop and spec) else None
         source = PacedSource(source, clock, loop=bool(loop), reopen=reopen)
     session_clock = getattr(source, "clock", None) or clock
-    return RealtimeSession(source, analyzer_factory or default_analyzer, clock=session_clock)
+    gate = WaitForAnalysis(source)
+    session = RealtimeSession(gate, analyzer_factory or default_analyzer, clock=session_clock)
+    gate.ready = lambda: session.analyzer is not None
+    return session
