@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -44,14 +45,31 @@ from interview_guard.core.types import NS_PER_S, AudioChunk, SourceEvent, Source
 
 _SERVER_HINT = "start PulseAudio or PipeWire (e.g. `pulseaudio --start`), or pick another device (audio: mic / none)"
 
-# PULSE_* variables are process-wide; they are set only while a stream opens, under this lock.
-_ENV_LOCK = threading.Lock()
+# PULSE_* variables are process-wide; they are set only while devices are scanned or a stream
+# opens, under this lock (libpulse reads them once, when the ALSA plugin connects).
+_ENV_LOCK = threading.RLock()
 _OPEN_STREAMS = 0  # streams this module has open (PortAudio may be re-initialised only when 0)
 _COUNT_LOCK = threading.Lock()
 
 
 # ---------------------------------------------------------------------------------------------
 # sounddevice / PortAudio
+
+
+@contextmanager
+def _env(overrides: Mapping[str, str]):
+    """Set environment variables for the duration of the block (under the module's env lock)."""
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in overrides}
+        os.environ.update(overrides)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def import_sounddevice():
@@ -246,7 +264,9 @@ def loopback_available(*, server: str | None = None) -> LoopbackStatus:
         return LoopbackStatus(False, str(e))
     if mon not in names:
         return LoopbackStatus(False, f"the monitor source {mon} is not listed by the sound server")
-    if _find_device_index("pulse", refresh_if_missing=True) is None:
+    with _env({"PULSE_SERVER": server} if server else {}):
+        found = _find_device_index("pulse", refresh_if_missing=True)
+    if found is None:
         return LoopbackStatus(False, "PortAudio has no 'pulse' device (install libasound2-plugins, "
                                      "ALSA's PulseAudio plugin)", mon)
     return LoopbackStatus(True, f"call audio is recorded from {mon} (the monitor of the default output) "
@@ -311,23 +331,20 @@ class SoundDeviceAudioSource(AudioSource):
     # -- opening ------------------------------------------------------------------------------
     def _open(self, sd, device, env: dict[str, str], extra_settings):
         global _OPEN_STREAMS
-        with _ENV_LOCK:
-            saved = {k: os.environ.get(k) for k in env}
-            os.environ.update(env)
+        with _env(env):
             try:
                 stream = sd.InputStream(device=device, channels=self.channels, samplerate=self.sample_rate,
                                         dtype="float32", blocksize=self.blocksize, callback=self._callback,
                                         finished_callback=self._finished.set, extra_settings=extra_settings)
-                stream.start()
             except (sd.PortAudioError, ValueError) as e:
                 raise SourceError(f"no audio input device: {self.label} cannot be opened "
                                   f"({_short(e)})", hint=self._open_hint()) from None
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
+            try:
+                stream.start()
+            except sd.PortAudioError as e:
+                stream.close(ignore_errors=True)
+                raise SourceError(f"no audio input device: {self.label} cannot be started "
+                                  f"({_short(e)})", hint=self._open_hint()) from None
         with _COUNT_LOCK:
             _OPEN_STREAMS += 1
         return stream
@@ -443,13 +460,15 @@ class LoopbackAudioSource(SoundDeviceAudioSource):
                               hint="name the output the call plays on, e.g. loopback:<sink name> "
                                    "(see `pactl list short sinks`)")
         self.monitor = mon
-        if _find_device_index("pulse", refresh_if_missing=True) is None:
-            raise SourceError("no audio input device: PortAudio has no 'pulse' device, so the sound server "
-                              "cannot be recorded", hint="apt install libasound2-plugins (ALSA's PulseAudio "
-                              "plugin; PipeWire users: pipewire-alsa or pipewire-pulse), then restart the app")
         env = {"PULSE_SOURCE": mon}
         if server:
             env["PULSE_SERVER"] = server
+        with _env(env):  # PortAudio lists 'pulse' only if the server answers when it scans
+            found = _find_device_index("pulse", refresh_if_missing=True)
+        if found is None:
+            raise SourceError("no audio input device: PortAudio has no 'pulse' device, so the sound server "
+                              "cannot be recorded", hint="apt install libasound2-plugins (ALSA's PulseAudio "
+                              "plugin; PipeWire users: pipewire-alsa or pipewire-pulse), then restart the app")
         super().__init__("pulse", sample_rate=sample_rate, block_s=block_s, clock=clock,
                          name=f"loopback:{mon}", label=f"the call-audio monitor {mon}", env=env, **kw)
 
@@ -474,7 +493,8 @@ class MicrophoneAudioSource(SoundDeviceAudioSource):
         label = f"the microphone {device!r}" if device is not None else "the default microphone"
         if pulse_source:
             label = f"the input {pulse_source}"
-        idx = self._resolve(sd, device, label)
+        with _env(env):
+            idx = self._resolve(sd, device, label)
         super().__init__(idx, sample_rate=sample_rate, block_s=block_s, clock=clock,
                          name=f"mic:{pulse_source or (device if device is not None else 'default')}",
                          label=label, env=env, **kw)
