@@ -5,7 +5,7 @@ source carrying the same sound. ``LoopbackAudioSource`` records that monitor thr
 PortAudio's ALSA ``pulse`` device (ALSA's PulseAudio plugin, apt ``libasound2-plugins``;
 PipeWire provides the same via pipewire-pulse) with ``PULSE_SOURCE=<sink>.monitor`` set while
 the stream opens (libpulse reads it once, when the plugin connects). The default sink comes from
-``pactl get-default-sink``. ``MicrophoneAudioSource`` records the default input (or a named one).
+``pactl info``. ``MicrophoneAudioSource`` records the default input (or a named one).
 
 Timing: chunks carry ``t_ns = t0 + samples_so_far / rate``, where ``t0`` is the session clock at
 the first callback minus that block's duration (≈ when its first sample was captured; measured
@@ -174,6 +174,7 @@ def _pactl(*args: str, server: str | None = None, timeout: float = 5.0) -> str:
         env["PULSE_SERVER"] = server
     env.pop("PULSE_SOURCE", None)
     env.pop("PULSE_SINK", None)
+    env["LC_ALL"] = "C"  # untranslated output to parse
     try:
         r = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -200,15 +201,15 @@ def pulse_sources(*, server: str | None = None) -> list[PulseSource]:
 
 
 def default_sink(*, server: str | None = None) -> str | None:
-    """Name of the default sink (where call apps play), or None when the server has none."""
-    try:
-        name = _pactl("get-default-sink", server=server).strip()
-    except SourceError:
-        name = ""
-        # older pactl (< 15) has no get-default-sink: read it from `pactl info`
-        for line in _pactl("info", server=server).splitlines():
-            if line.lower().startswith("default sink:"):
-                name = line.split(":", 1)[1].strip()
+    """Name of the default sink (where call apps play), or None when the server has none.
+
+    Read from ``pactl info`` (run with LC_ALL=C, so the labels are not translated); works with
+    every pactl version (``get-default-sink`` needs pactl >= 15).
+    """
+    name = ""
+    for line in _pactl("info", server=server).splitlines():
+        if line.lower().startswith("default sink:"):
+            name = line.split(":", 1)[1].strip()
     if not name or name == "@DEFAULT_SINK@":  # pactl prints the placeholder when no sink exists
         return None
     return name
@@ -408,6 +409,7 @@ class SoundDeviceAudioSource(AudioSource):
                                       self.name)
                     return
         finally:
+            self.stop()  # a finished source stays finished (a second iteration just says ENDED)
             self._close_stream()
 
     def _close_stream(self) -> None:

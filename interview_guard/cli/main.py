@@ -62,21 +62,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from interview_guard.capture.factory import open_video_source
-    from interview_guard.core.clock import SessionClock
     from interview_guard.core.types import SourceEventKind
-    from interview_guard.pipeline.analyzer import Analyzer
+    from interview_guard.pipeline.live import open_live_session
     from interview_guard.pipeline.outputs import atomic_write_json, prepare_out_dir, write_evidence_jsonl
-    from interview_guard.pipeline.realtime import RealtimeSession
 
     spec = args.source or (f"window:{args.window}" if args.window else None)
     if not spec:
         raise IGError("live needs --window TITLE or --source SPEC")
-    clock = SessionClock()
-    source = open_video_source(spec, clock=clock)
+    session = open_live_session(spec)
+    clock = session.clock
     out = prepare_out_dir(Path(args.out) if args.out else default_out_dir("live-" + time.strftime("%Y%m%d-%H%M%S")))
-    session = RealtimeSession(source, Analyzer, clock=clock).start()
-    session.wait_started()
+    session.start()
+    try:
+        session.wait_started()
+    except BaseException:
+        session.stop()
+        session.join()
+        raise
+    t_start = clock.now_ns()
     t_end = time.monotonic() + args.seconds
     end_msg = None
     try:
@@ -91,8 +94,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     session.stop()
     session.join()
     st = session.stats()
-    summary = {"app_version": __version__, "source": spec, "duration_s": round(clock.now_ns() / 1e9, 3),
-               "wall_s": round(clock.now_ns() / 1e9, 3), "captured": st.captured, "dropped": st.dropped,
+    wall = (clock.now_ns() - t_start) / 1e9
+    summary = {"app_version": __version__, "source": spec, "duration_s": round(wall, 3), "wall_s": round(wall, 3), "captured": st.captured, "dropped": st.dropped,
                "fps": round(st.fps, 2), "latency_p50_ms": round(st.latency_p50_ms, 1),
                "latency_p95_ms": round(st.latency_p95_ms, 1),
                "ended": None if end_msg is None else {"kind": end_msg.kind.value, "message": end_msg.message},
@@ -137,6 +140,12 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
         print(f"error: {bad} model file(s) failed verification", file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from interview_guard.evaluation.cli import run_eval
+
+    return run_eval(args)
 
 
 def cmd_default(args: argparse.Namespace) -> int:
@@ -188,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     mv = msub.add_parser("verify", help="check every model file against its sha256")
     mv.add_argument("--models-dir")
     mv.set_defaults(func=cmd_models_verify)
+
+    from interview_guard.evaluation.cli import add_arguments as add_eval_arguments
+
+    ev = sub.add_parser("eval", help="measure the detectors on a labelled folder with a MANIFEST.tsv")
+    add_eval_arguments(ev)
+    ev.set_defaults(func=cmd_eval)
 
     r = sub.add_parser("run", help="the main job: GUI, or a headless analysis of the demo clip")
     r.add_argument("--out")

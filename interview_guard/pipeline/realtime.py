@@ -151,8 +151,27 @@ class RealtimeSession:
     def running(self) -> bool:
         return self._worker_thread.is_alive()
 
+    @property
+    def started(self) -> bool:
+        """True once the worker tried to start (check ``start_error``); never blocks."""
+        return self._started.is_set()
+
+    @property
+    def start_error(self) -> BaseException | None:
+        return self._start_error
+
     # -- threads ---------------------------------------------------------------------------
     def _capture_loop(self) -> None:
+        # Capture starts only when the analysis can take frames: loading and checking the models
+        # takes seconds, during which a live source would only fill the drop counter and a
+        # recording would play on unseen.
+        while not self._started.wait(0.05):
+            if self._stop.is_set():
+                break
+        if self._start_error is not None or self._stop.is_set():
+            self.frames.close()
+            self.source.close()
+            return
         try:
             for item in self.source:
                 if isinstance(item, SourceEvent):
@@ -184,7 +203,14 @@ class RealtimeSession:
                     if self.frames.closed and len(self.frames) == 0:
                         break
                     continue
-                r = self.analyzer.on_frame(frame, want_hands=self.want_hands)
+                try:
+                    r = self.analyzer.on_frame(frame, want_hands=self.want_hands)
+                except Exception as e:  # noqa: BLE001 - report, stop capture, keep what we have
+                    self.events.put(SourceEvent(frame.t_ns, SourceEventKind.ERROR,
+                                                f"the analysis stopped on an unexpected error: {e}", self.source.name))
+                    self._stop.set()
+                    self.source.stop()
+                    break
                 latency = (self.clock.now_ns() - frame.t_ns) / 1e6
                 self._lat.append(latency)
                 self._done_t.append(time.monotonic())

@@ -21,7 +21,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from interview_guard.ui.main_window import MainWindow
-from interview_guard.ui.session import DEMO_SPEC
+from interview_guard.pipeline.live import DEMO_SPEC
 
 APP_NAME = "interview-guard"
 START_CAP_S = 90.0  # timed mode: longest wait for the analysis to start before giving up
@@ -62,7 +62,7 @@ def apply_style(app: QApplication) -> bool:
 def find_call_window() -> str | None:
     """Title of the best running call window, or None (also when windows can't be listed)."""
     try:
-        from interview_guard.capture.x11_windows import candidate_call_windows
+        from interview_guard.capture.factory import candidate_call_windows
 
         wins = candidate_call_windows()
     except Exception:  # noqa: BLE001 - no X display, other OS, module missing: no offer, start the demo

@@ -99,19 +99,19 @@ class SessionBridge(QObject):
             self._finish()
 
     def _check_started(self, s: RealtimeSession) -> None:
-        if s.analyzer is not None:          # the worker built its Analyzer: models are fine
+        if s.started and s.start_error is None:   # the worker built its Analyzer: models are fine
             self._started = True
             self.started.emit()
             return
-        if not s.running:                   # the worker ended before building it: start error
+        if s.started or not s.running:            # the worker ended before building it: start error
             self._failed = True
-            try:
-                s.wait_started(timeout=0)   # re-raises the worker's error; returns at once
+            err = s.start_error
+            if err is None:
                 msg = "the analysis stopped before it started"
-            except IGError as e:
-                msg = str(e)
-            except Exception as e:  # noqa: BLE001 - an unexpected failure still becomes a message
-                msg = f"the analysis could not start ({type(e).__name__}: {e})"
+            elif isinstance(err, IGError):
+                msg = str(err)
+            else:
+                msg = f"the analysis could not start ({type(err).__name__}: {err})"
             self.start_failed.emit(msg)
             return
         if time.monotonic() - self._t_attach > self._start_timeout_s:

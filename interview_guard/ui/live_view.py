@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from interview_guard.core.types import HandObs, Observation
 from interview_guard.ui.overlays import ViewMap, draw_faces, draw_hands, draw_label
 
-HAND_HOLD_NS = 350_000_000
+HAND_HOLD_NS = 200_000_000  # hands run every few frames: keep the last ones this long
 BACKGROUND = QColor(30, 33, 36)
 PLACEHOLDER_FG = QColor(170, 176, 182)
 

@@ -24,7 +24,7 @@ from interview_guard.ui.counters import CountersPanel
 from interview_guard.ui.evidence_list import EvidenceList
 from interview_guard.ui.live_view import LiveView
 from interview_guard.ui.message_bar import MessageBar
-from interview_guard.ui.session import DEMO_SPEC, describe_spec, open_live_session, session_for_source
+from interview_guard.pipeline.live import DEMO_SPEC, describe_spec, open_live_session, session_for_source
 
 WINDOW_TITLE = "interview-guard"
 LOCAL_NOTICE = "Analysis is local: nothing leaves this machine. No video, audio or results are uploaded."
@@ -179,6 +179,8 @@ class MainWindow(QMainWindow):
 
         self.status_line = QLabel("Ready.")
         self.status_line.setObjectName("statusLine")
+        # a long message must not widen the window: it is clipped (the message bar wraps it in full)
+        self.status_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_line, 1)
 
     # -- state ------------------------------------------------------------------------------------
@@ -319,8 +321,8 @@ class MainWindow(QMainWindow):
     def _on_source_event(self, ev: SourceEvent) -> None:
         self.last_event = ev
         if ev.kind in (SourceEventKind.LOST, SourceEventKind.ERROR):
-            self.show_error(f"{describe_spec(self.spec or '')}: {ev.message}. "
-                            "What was analysed so far stays on screen.")
+            msg = ev.message.strip().rstrip(".") or f"{describe_spec(self.spec or '')} stopped delivering frames"
+            self.show_error(f"{msg[:1].upper()}{msg[1:]}. What was analysed so far stays on screen.")
         elif ev.kind is SourceEventKind.ENDED and ev.message != "stopped" and not self._stopping:
             self.set_status(f"{describe_spec(self.spec or '')} ended ({ev.message}).")
 

@@ -23,13 +23,13 @@ VIDEO_FILTER = "Recordings (*.mp4 *.mkv *.mov *.webm *.avi *.m4v);;All files (*)
 
 
 def _default_list_windows():
-    from interview_guard.capture.x11_windows import list_windows
+    from interview_guard.capture.factory import list_windows  # the platform's window backend
 
     return list_windows()
 
 
 def _default_candidates(windows):
-    from interview_guard.capture.x11_windows import candidate_call_windows
+    from interview_guard.capture.x11_windows import candidate_call_windows  # pure ranking by title
 
     return candidate_call_windows(windows)
 

@@ -26,7 +26,7 @@ pytest.importorskip("PySide6.QtWidgets")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
 
 from interview_guard.capture.base import VideoSource  # noqa: E402
 from interview_guard.core.errors import IGError, ModelError  # noqa: E402
@@ -76,6 +76,10 @@ def keep_copy(path: Path) -> None:
 def png_rgb(path: Path) -> np.ndarray:
     img = QImage(str(path))
     assert not img.isNull(), f"{path} is not a readable PNG"
+    return qimage_rgb(img)
+
+
+def qimage_rgb(img: QImage) -> np.ndarray:
     img = img.convertToFormat(QImage.Format.Format_RGB888)
     w, h, bpl = img.width(), img.height(), img.bytesPerLine()
     buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
@@ -216,23 +220,18 @@ def x_display(monkeypatch):
 def test_unknown_window_shows_error_in_ui(qtbot, window, x_display):
     win = window
     spec = "window:No Such Call Window 7f3a"
-    expected = None
-    try:
-        from interview_guard.capture.factory import open_video_source
-    except ImportError:
-        open_video_source = None
-    if open_video_source is not None:
-        with pytest.raises(IGError) as ei:
-            open_video_source(spec).close()
-        expected = str(ei.value)
+    from interview_guard.capture.factory import open_video_source
+
+    with pytest.raises(IGError) as ei:
+        open_video_source(spec).close()
+    expected = str(ei.value)
 
     assert win.start_source(spec) is False          # no exception
     assert not win.running and session_threads_alive() == []
     assert win.message_bar.isVisible()
     text = win.message_bar.text
     assert text.startswith("Cannot open window “No Such Call Window 7f3a”")
-    if expected is not None:
-        assert expected in text
+    assert expected in text
     assert text in win.status_line.text()
     assert win.start_action.isEnabled()             # the user can fix it and retry
 
@@ -301,11 +300,116 @@ def test_lost_source_keeps_what_was_analysed(qtbot, window):
     win.start_with_source(_LostWindowSource(), spec="window:Fake Call")
     qtbot.waitUntil(lambda: not win.running, timeout=15_000)
     assert session_threads_alive() == []
-    assert "the call window closed" in win.message_bar.text
+    assert "the call window closed" in win.message_bar.text.lower()
     assert "stays on screen" in win.message_bar.text
     assert win.live_view.observation is not None          # the last frame is still shown
     assert analysed(win) > 0
     assert win.evidence_list.evidence_rows() == 1
+
+
+def test_switching_source_stops_the_old_session_first(qtbot, window):
+    win = window
+    spec, _ = clip_spec()
+    win.analyzer_factory = _FakeAnalyzer
+    win.start_with_source(_LostWindowSource(frames=100_000), spec="window:Fake Call")
+    qtbot.waitUntil(lambda: analysed(win) > 0, timeout=10_000)
+    started = []
+    win.session_started.connect(started.append)
+    assert win.start_source(spec) is True             # no waiting here: the old session stops first
+    qtbot.waitUntil(lambda: started == [spec] and win.running, timeout=10_000)
+    qtbot.waitUntil(lambda: win.live_view.observation is not None
+                    and win.live_view.observation.frame.source != "window:Fake Call", timeout=20_000)
+    assert win.source_label.text() in ("demo recording", f"recording {Path(spec.partition(':')[2]).name}")
+    win.stop()
+    qtbot.waitUntil(lambda: not win.running, timeout=10_000)
+    assert session_threads_alive() == []
+
+
+# -- a real call window on a private X server: offered at start, analysed, then closed -----------------------
+
+@pytest.fixture
+def call_window(monkeypatch):
+    """The demo (or corpus clip) playing in a Qt window titled 'Zoom Meeting' on a private Xvfb."""
+    import select
+    import subprocess
+    import sys
+
+    try:
+        from tests.helpers.xvfb import XvfbServer
+
+        server = XvfbServer().start()
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"no Xvfb: {e}")
+    spec, _ = clip_spec()
+    video = DEMO if spec == "demo" else spec.partition(":")[2]
+    env = dict(os.environ, DISPLAY=server.display, QT_QPA_PLATFORM="xcb")
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "helpers" / "call_window.py"), str(video),
+                             "--title", "Zoom Meeting", "--size", "960x540", "--pos", "40,40"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        line = ""
+        while time.monotonic() < deadline and not line.startswith("READY"):
+            r, _, _ = select.select([proc.stdout], [], [], 0.5)
+            if r:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+        if not line.startswith("READY"):
+            pytest.skip("the stand-in call window did not come up on Xvfb")
+        monkeypatch.setenv("DISPLAY", server.display)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        server.stop()
+
+
+def test_call_window_offered_analysed_and_lost(qtbot, window, call_window, tmp_path):
+    from interview_guard.ui.app import find_call_window
+
+    win = window
+    # the picker (Ctrl+O) lists the call window first, with a live thumbnail of it
+    QTest.keyClick(win, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    picker = win.picker
+    assert picker is not None and picker.isVisible() and picker.refreshing
+    assert picker.window_titles()[0] == "Zoom Meeting"
+    icon = picker.windows.item(0).icon().pixmap(picker.windows.iconSize()).toImage()
+    assert not icon.isNull()
+    assert qimage_rgb(icon).std() > 5, "the window thumbnail is blank"
+    picker_png = tmp_path / "source_picker.png"
+    assert picker.grab().save(str(picker_png), "PNG")
+    keep_copy(picker_png)
+    picker.reject()
+    assert not picker.refreshing
+
+    title = find_call_window()
+    assert title == "Zoom Meeting"
+    win.offer_call_window(title)                                   # what run_gui(None) does
+    assert win.message_bar.level == "info" and "Zoom Meeting" in win.message_bar.text
+    analyse = next(b for b in win.message_bar.findChildren(QPushButton)
+                   if b.text() == "Analyse this window")
+    analyse.click()
+    assert win.running and win.spec == "window:Zoom Meeting"
+    qtbot.waitUntil(lambda: analysed(win) >= 10 and win.live_view.observation is not None
+                    and bool(win.live_view.observation.faces), timeout=45_000)
+    assert not win.message_bar.isVisible()
+
+    call_window.terminate()                                        # the call ends: its window closes
+    call_window.wait(timeout=10)
+    qtbot.waitUntil(lambda: not win.running, timeout=20_000)
+    assert session_threads_alive() == []
+    assert win.message_bar.level == "warning"
+    assert "What was analysed so far stays on screen" in win.message_bar.text, win.message_bar.text
+    lost_png = tmp_path / "main_window_call_lost.png"
+    assert win.grab().save(str(lost_png), "PNG")
+    keep_copy(lost_png)
+    assert win.live_view.observation is not None and analysed(win) >= 10
 
 
 # -- the source picker ---------------------------------------------------------------------------------------
@@ -362,7 +466,7 @@ def test_picker_without_windows_keeps_other_sources(qtbot):
     qtbot.waitExposed(picker)
     assert "no X display" in picker.status.text()
     assert not picker.window_btn.isEnabled()
-    demo_btn = next(b for b in picker.findChildren(type(picker.window_btn)) if b.text() == "Demo recording")
+    demo_btn = next(b for b in picker.findChildren(QPushButton) if b.text() == "Demo recording")
     demo_btn.click()
     assert chosen == ["demo"]
 
