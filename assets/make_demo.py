@@ -57,6 +57,7 @@ N_FRAMES = int(round(DURATION_S * FPS))
 AUDIO_RATE = 48_000
 AUDIO_BITRATE = 64_000
 VIDEO_CRF = 28
+FREEZE_QP = 18  # x264 QP of the first frozen frame, see encode()
 DEFAULT_SEED = 20_240_611
 
 ASSETS_DIR = Path(__file__).resolve().parent
@@ -101,7 +102,7 @@ LEAVE_OFFSET_PX = 1300.0  # horizontal slide that takes the whole person out
 UTTERANCES: list[tuple[float, float, str]] = [
     (0.6, 7.9, "Thanks for having me. I have worked as a backend engineer "
                "for six years, mostly on payment systems and data pipelines."),
-    (8.2, 10.9, "Before that, I spent two years in site reliability."),
+    (8.2, 10.9, "Before that, two years in site reliability."),
     (13.1, 16.9, "Sorry about that, someone was at the door. Where was I?"),
     (17.2, 23.4, "Right. In my current role I lead a team of four, and I "
                  "designed the service that handles our billing events."),
@@ -182,11 +183,12 @@ def trim_silence(audio: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
     return audio[loud[0]: loud[-1] + 1]
 
 
-def synthesize_utterance(text: str, max_s: float, workdir: Path) -> np.ndarray:
+def synthesize_utterance(text: str, max_s: float,
+                         workdir: Path) -> tuple[np.ndarray, int]:
     """Speech for ``text`` no longer than ``max_s`` seconds.
 
     Speaks at ESPEAK_WPM and, if that is too long, re-renders faster.
-    Returns (n,) float32 mono at AUDIO_RATE.
+    Returns ((n,) float32 mono at AUDIO_RATE, words per minute used).
     """
     wpm = ESPEAK_WPM
     audio = espeak_to_array(text, wpm, workdir)
@@ -196,7 +198,7 @@ def synthesize_utterance(text: str, max_s: float, workdir: Path) -> np.ndarray:
         wpm = int(np.ceil(wpm * audio.size / ESPEAK_RATE / max_s)) + 2
         audio = espeak_to_array(text, wpm, workdir)
     up, down = AUDIO_RATE // 50, ESPEAK_RATE // 50  # 960 / 441
-    return resample_poly(audio, up, down).astype(np.float32)
+    return resample_poly(audio, up, down).astype(np.float32), wpm
 
 
 def build_soundtrack(rng: np.random.Generator) -> np.ndarray:
@@ -207,8 +209,10 @@ def build_soundtrack(rng: np.random.Generator) -> np.ndarray:
     track = np.zeros(int(DURATION_S * AUDIO_RATE), np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         for start, end, text in UTTERANCES:
-            speech = synthesize_utterance(text, end - start, Path(tmp))
+            speech, wpm = synthesize_utterance(text, end - start, Path(tmp))
             i0 = int(start * AUDIO_RATE)
+            print(f"speech {start:5.2f}-{start + speech.size / AUDIO_RATE:5.2f} s"
+                  f" at {wpm} wpm: {text}")
             track[i0: i0 + speech.size] += speech[: track.size - i0]
     track *= 0.7 / max(float(np.abs(track).max()), 1e-6)
     hiss = rng.standard_normal(track.size).astype(np.float32)
@@ -493,31 +497,58 @@ def render_frames(rng: np.random.Generator, openness: np.ndarray):
         frame = add_sensor_noise(img, rng)
         if what == "small_face":
             frame = gallery_view(frame)
+        label_synthetic(frame)
         if what == "frozen":
             frozen = frame
         yield frame
 
 
+def label_synthetic(frame: np.ndarray) -> None:
+    """Burn a small, permanent caption into the bottom-left corner (in place), so the clip can
+    never pass as a real statement by the person shown. (H, W, 3) uint8 RGB."""
+    text = "SYNTHETIC DEMO - public-domain NASA photo, computer voice; not a real interview"
+    org = (16, frame.shape[0] - 16)
+    cv2.putText(frame, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (20, 20, 20), 3, cv2.LINE_AA)
+    cv2.putText(frame, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (235, 235, 235), 1, cv2.LINE_AA)
+
+
 # --------------------------------------------------------------------------
 # Encoding
 # --------------------------------------------------------------------------
+def frozen_frame_indices() -> list[int]:
+    """Video frame numbers that fall in a "frozen" TIMELINE segment."""
+    return [i for i in range(N_FRAMES) if segment_at(i / FPS)["what"] == "frozen"]
+
+
 def encode(path: Path, frames, track: np.ndarray) -> None:
     """Mux H.264 video (libx264 yuv420p) and mono AAC audio with PyAV.
 
     frames: iterable of (HEIGHT, WIDTH, 3) uint8 RGB; track: (n,) float32
     at AUDIO_RATE.
+
+    Frozen frames stay byte-identical after decoding: the first one is coded
+    at a low QP (an x264 zone) so there is nothing left to refine, and all of
+    them are forced to be P-frames so each copies its predecessor as skip
+    blocks instead of blending with a later, moving B-frame reference.
     """
+    frozen = frozen_frame_indices()
+    x264_params = f"zones={frozen[0]},{frozen[0]},q={FREEZE_QP}" if frozen else ""
     tmp = path.with_suffix(".tmp.mp4")
     with av.open(str(tmp), "w", options={"movflags": "+faststart"}) as out:
         vs = out.add_stream("libx264", rate=FPS)
         vs.width, vs.height, vs.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         vs.options = {"crf": str(VIDEO_CRF), "preset": "medium",
                       "tune": "film", "threads": "2"}
+        if x264_params:
+            vs.options["x264-params"] = x264_params
         aus = out.add_stream("aac", rate=AUDIO_RATE, layout="mono")
         aus.bit_rate = AUDIO_BITRATE
+        frozen_set = set(frozen)
         for i, rgb in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             vf.pts, vf.time_base = i, Fraction(1, FPS)
+            if i in frozen_set:
+                vf.pict_type = av.video.frame.PictureType.P
             out.mux(vs.encode(vf))
         out.mux(vs.encode())
         step = 1024
@@ -563,8 +594,9 @@ def face_scan(path: Path, model: Path, every: int = 3) -> list[dict]:
     """Run MediaPipe FaceLandmarker (VIDEO mode) on every ``every``-th frame.
 
     Returns one dict per sampled frame: t (s), found (bool), face_h (px,
-    landmark bounding-box height, NaN if not found), and mad (mean absolute
-    difference in grey levels to the previous decoded frame).
+    landmark bounding-box height, NaN if not found), mad (mean absolute
+    difference in grey levels to the previous decoded frame) and same
+    (decoded bytes identical to the previous frame).
     """
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
@@ -577,9 +609,11 @@ def face_scan(path: Path, model: Path, every: int = 3) -> list[dict]:
             av.open(str(path)) as c:
         for i, frame in enumerate(c.decode(c.streams.video[0])):
             rgb = frame.to_ndarray(format="rgb24")
-            mad = (float(np.abs(rgb.astype(np.int16) - prev).mean())
+            cur = rgb.astype(np.int16)
+            mad = (float(np.abs(cur - prev).mean())
                    if prev is not None else float("nan"))
-            prev = rgb.astype(np.int16)
+            same = prev is not None and bool(np.array_equal(cur, prev))
+            prev = cur
             if i % every:
                 continue
             image = mp.Image(image_format=mp.ImageFormat.SRGB,
@@ -590,7 +624,7 @@ def face_scan(path: Path, model: Path, every: int = 3) -> list[dict]:
                 ys = [p.y for p in res.face_landmarks[0]]
                 face_h = (max(ys) - min(ys)) * HEIGHT
             rows.append({"t": i / FPS, "found": bool(res.face_landmarks),
-                         "face_h": face_h, "mad": mad})
+                         "face_h": face_h, "mad": mad, "same": same})
     return rows
 
 
@@ -609,23 +643,28 @@ def verify(path: Path, model: Path) -> bool:
         return ok
     rows = face_scan(path, model)
     print(f"\n{'segment':<12}{'start':>7}{'end':>7}{'n':>5}{'found':>8}"
-          f"{'face_h med':>12}{'face_h min':>12}{'mean |dF|':>11}")
+          f"{'face_h med':>12}{'face_h min':>12}{'mean |dF|':>11}"
+          f"{'identical':>11}")
     normal_found = normal_n = normal_big = 0
     for seg in TIMELINE:
         sel = [r for r in rows if seg["start_s"] <= r["t"] < seg["end_s"]]
         found = [r for r in sel if r["found"]]
-        hs = np.array([r["face_h"] for r in found]) if found else np.array([np.nan])
-        mads = np.array([r["mad"] for r in sel], float)
+        hs = np.array([r["face_h"] for r in found], float)
+        mads = np.array([r["mad"] for r in sel if r["mad"] == r["mad"]], float)
+        same = sum(r["same"] for r in sel) / max(len(sel), 1)
+        med = f"{np.median(hs):.0f}" if hs.size else "-"
+        low = f"{hs.min():.0f}" if hs.size else "-"
         print(f"{seg['what']:<12}{seg['start_s']:>7.2f}{seg['end_s']:>7.2f}"
               f"{len(sel):>5}{len(found) / max(len(sel), 1):>8.0%}"
-              f"{np.nanmedian(hs):>12.0f}{np.nanmin(hs):>12.0f}"
-              f"{np.nanmean(mads):>11.2f}")
+              f"{med:>12}{low:>12}{mads.mean():>11.2f}{same:>11.0%}")
         if seg["what"] == "normal":
             normal_n += len(sel)
             normal_found += len(found)
             normal_big += int((hs >= 250).sum())
         if seg["what"] == "absent" and found:
             ok = False
+        if (seg["what"] == "frozen") != (same >= 0.9):
+            ok = False  # only the frozen segment repeats identical frames
     rate = normal_found / max(normal_n, 1)
     print(f"\nnormal segments: face found in {normal_found}/{normal_n} "
           f"sampled frames ({rate:.1%}); face >= 250 px in {normal_big}")
