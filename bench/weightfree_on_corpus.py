@@ -300,22 +300,71 @@ def fit(res: dict, dets_ids: tuple[str, ...]) -> dict:
     out: dict = {}
     for det in dets_ids:
         feats: dict[str, list[float]] = defaultdict(list)
+        within: dict[str, list[float]] = defaultdict(list)
         for c in res["clips"]:
             if c["label"] != "video_real":
                 continue
+            per_clip: dict[str, list[float]] = defaultdict(list)
             for e in c["evidence"].get(det, []):
+                if e["quality"] <= 0:
+                    continue
                 for k, v in e["details"].items():
                     if k.startswith("f_") and isinstance(v, (int, float)) and math.isfinite(v):
                         feats[k].append(float(v))
+                        per_clip[k].append(float(v))
+            for k, v in per_clip.items():
+                if len(v) >= 3:
+                    within[k].append(float(np.std(v, ddof=1)))
         out[det] = {}
         for k, v in sorted(feats.items()):
             x = np.asarray(v)
             med, mad = robust(x)
-            out[det][k] = {"median": med, "scale": mad, "n": int(x.size), "p5": float(np.percentile(x, 5)),
-                           "p95": float(np.percentile(x, 95)), "p99": float(np.percentile(x, 99))}
-            print(f"  {det:20s} {k:22s} median={med:+.4f} scale={mad:.4f} n={x.size:5d} "
+            wc = float(np.median(within[k])) if within[k] else float("nan")
+            out[det][k] = {"median": med, "scale": mad, "within_clip_sd": wc, "n": int(x.size),
+                           "p5": float(np.percentile(x, 5)), "p95": float(np.percentile(x, 95)),
+                           "p99": float(np.percentile(x, 99))}
+            print(f"  {det:20s} {k:14s} median={med:+.4f} scale={mad:.4f} within-clip sd={wc:.4f} n={x.size:4d} "
                   f"p5={np.percentile(x, 5):+.4f} p95={np.percentile(x, 95):+.4f} p99={np.percentile(x, 99):+.4f}")
+    out["landmark_jitter_model"] = _fit_jitter(res)
+    out["identity_flicker_model"] = _fit_flicker(res)
     return out
+
+
+def _real_details(res: dict, det: str) -> list[dict]:
+    return [e["details"] for c in res["clips"] if c["label"] == "video_real"
+            for e in c["evidence"].get(det, []) if e["quality"] > 0]
+
+
+def _fit_jitter(res: dict) -> dict:
+    """landmark_jitter's genuine model: least squares of the window log jitter on the yaw bin,
+    log(IOD/50) and log(1 + motion/2°), on real clips; then the residual's median and spread."""
+    from interview_guard.detectors import landmark_jitter as lj
+
+    rows = [d for d in _real_details(res, "landmark_jitter")
+            if all(isinstance(d.get(k), (int, float)) for k in ("f_logjit", "f_logiod", "f_logmot", "f_yaw"))]
+    if len(rows) < 10:
+        return {}
+    x = np.array([[d["f_yaw"] < lj.YAW_BIN_EDGE, d["f_yaw"] >= lj.YAW_BIN_EDGE, d["f_logiod"], d["f_logmot"]]
+                  for d in rows], float)
+    y = np.array([d["f_logjit"] for d in rows])
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    med, scale = robust(y - x @ beta)
+    print(f"  landmark_jitter model: B0 = ({beta[0]:.4f}, {beta[1]:.4f}), B1 = {beta[2]:.4f}, B2 = {beta[3]:.4f}; "
+          f"residual median {med:+.4f}, scale {scale:.4f} (n={len(rows)})")
+    return {"B0": [beta[0], beta[1]], "B1": beta[2], "B2": beta[3], "resid_median": med, "resid_scale": scale}
+
+
+def _fit_flicker(res: dict) -> dict:
+    """identity_flicker's motion model J = J0 + K·r: least squares on real window medians."""
+    rows = [d for d in _real_details(res, "identity_flicker")
+            if isinstance(d.get("f_jraw"), (int, float)) and isinstance(d.get("f_r"), (int, float))]
+    if len(rows) < 10:
+        return {}
+    x = np.array([[1.0, d["f_r"]] for d in rows])
+    y = np.array([d["f_jraw"] for d in rows])
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    print(f"  identity_flicker motion model: J0 = {beta[0]:.4f}, K_MOTION = {beta[1]:.4f} (n={len(rows)})")
+    return {"J0": beta[0], "K_MOTION": beta[1]}
 
 
 def main(argv: list[str] | None = None) -> int:

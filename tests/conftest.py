@@ -27,11 +27,11 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
-if str(TESTS_DIR) not in sys.path:  # make tests/helpers importable as `helpers` in any import mode
-    sys.path.insert(0, str(TESTS_DIR))
+if str(REPO_ROOT) not in sys.path:  # tests/ is a package: helpers import as `tests.helpers`
+    sys.path.insert(0, str(REPO_ROOT))
 
-from helpers.pulse import PulseError, PulseServer  # noqa: E402
-from helpers.xvfb import XvfbError, XvfbServer  # noqa: E402
+from tests.helpers.pulse import PulseError, PulseServer  # noqa: E402
+from tests.helpers.xvfb import XvfbError, XvfbServer  # noqa: E402
 
 
 def in_ci() -> bool:

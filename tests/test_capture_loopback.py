@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers.pulse import PulseServer
+from tests.helpers.pulse import PulseServer
 from interview_guard.capture import audio_devices as ad
 from interview_guard.capture.factory import open_audio_source
 from interview_guard.core.clock import SessionClock
@@ -122,7 +122,7 @@ def test_loopback_records_what_the_call_plays(pulse_server, speech_wav):
     # the speech starts in session time about when paplay was started (process start + buffering)
     t_speech_ns = call.chunks[0].t_ns + lag * NS_PER_S // RATE
     offset_ms = (t_speech_ns - t_play_ns) / 1e6
-    assert -150 <= offset_ms <= 600, f"speech stamped {offset_ms:.0f} ms after playback started"
+    assert -150 <= offset_ms <= 1000, f"speech stamped {offset_ms:.0f} ms after playback started"
     assert float(np.abs(other.samples).max()) < 1e-3, "the other sink's monitor heard the call"
     print(f"\nloopback: {len(call.chunks)} chunks, correlation {corr:.4f}, gain {gain:.3f}, "
           f"lag {lag} samples, speech stamped {offset_ms:+.0f} ms after paplay started")
@@ -135,6 +135,8 @@ def test_default_monitor_and_factory(pulse_server, monkeypatch):
     assert "call.monitor" in [s.name for s in ad.pulse_sources() if s.is_monitor]
     status = ad.loopback_available()
     assert status and status.monitor == "call.monitor" and "call.monitor" in status.description
+    ok, description = status  # also unpacks as a pair (the doctor command does this)
+    assert ok is True and description == status.description
     assert any(d.name == "pulse" and d.max_input_channels > 0 for d in ad.list_audio_devices(inputs_only=True))
     src = open_audio_source("loopback", sample_rate=RATE)
     try:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.call_window import iter_movie
+from tests.helpers.call_window import iter_movie
 from interview_guard.capture import x11_windows as xw
 from interview_guard.capture.screen import ScreenRegionVideoSource, WindowVideoSource
 from interview_guard.core.clock import SessionClock
@@ -277,9 +277,13 @@ def test_find_and_capture_call_window(call_window, monkeypatch):
     ts = np.array([f.t_ns for f in frames])
     assert np.all(np.diff(ts) > 0)
     assert [f.index for f in frames] == list(range(len(frames)))
-    assert len(frames) >= 0.6 * 30 * elapsed, f"only {len(frames)} frames in {elapsed:.2f} s"
+    # never faster than asked. The lower bound is deliberately loose: on an idle 2-core machine
+    # this captures 80-91 frames in 3 s, but the Qt player (decoding and painting 30 fps of
+    # 1280x720 through Xvfb) next to other CPU hogs can starve it to ~4 fps (measured with two
+    # busy loops running); frame-rate numbers belong to the benchmarks, not to this test.
     assert len(frames) <= 30 * elapsed + 3
-    assert 25 <= np.median(np.diff(ts)) / 1e6 <= 45
+    assert len(frames) >= 10, f"only {len(frames)} frames in {elapsed:.2f} s"
+    assert np.median(np.diff(ts)) / 1e6 >= 25
 
     # the captures show the movie: match each to the nearest movie frame (thumbnails), then check
     # a few at full resolution pixel by pixel
@@ -290,8 +294,11 @@ def test_find_and_capture_call_window(call_window, monkeypatch):
         idx.append(int(np.argmin(d)))
         mad.append(float(d.min()))
     assert np.median(mad) < 1.0, f"captures do not look like the movie (median thumbnail MAD {np.median(mad):.2f})"
+    # the player never runs ahead of real time (it can lag): movie steps between two captures are
+    # within [0, 30 fps x the time between them + 3], or a wrap back to the start of the loop
     steps = np.diff(idx)
-    forward = np.mean((steps >= 0) & (steps <= 4) | (steps < -len(movie_thumbs) // 2))  # allow the loop wrap
+    max_steps = np.diff(ts) / 1e9 * 30 + 3
+    forward = np.mean(((steps >= 0) & (steps <= max_steps)) | (steps < -len(movie_thumbs) // 2))
     assert forward >= 0.85, f"captured frames do not follow the movie forwards ({forward:.2f})"
     assert len(set(idx)) >= 0.5 * len(frames), "the captured picture hardly changes"
     changed = np.mean([np.abs(a.image.astype(np.int16) - b.image).mean() > 0.5 for a, b in zip(frames, frames[1:])])

@@ -239,12 +239,17 @@ def monitor_for(spec: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LoopbackStatus:
+    """Truthy when call audio can be captured; unpacks as ``ok, description = loopback_available()``."""
+
     available: bool
     description: str
     monitor: str | None = None
 
     def __bool__(self) -> bool:
         return self.available
+
+    def __iter__(self):
+        return iter((self.available, self.description))
 
 
 def loopback_available(*, server: str | None = None) -> LoopbackStatus:

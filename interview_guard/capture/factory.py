@@ -36,7 +36,10 @@ _AUDIO_KINDS = ("loopback", "mic", "file", "demo", "none")
 
 
 def demo_path() -> Path:
-    """The demo clip shipped in the repository's ``assets`` folder."""
+    """The demo clip: ``assets/`` in the frozen bundle (``sys._MEIPASS``), else the repository's ``assets``."""
+    if getattr(sys, "frozen", False):
+        base = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
+        return base / "assets" / DEMO_CLIP
     return ASSETS_DIR / DEMO_CLIP
 
 

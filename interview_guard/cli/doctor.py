@@ -121,6 +121,9 @@ def run_doctor() -> int:
         from interview_guard.perception.model_store import ModelStore
 
         store = ModelStore()
+        where = "$IG_MODELS_DIR" if os.environ.get("IG_MODELS_DIR") else (
+            "inside the frozen bundle" if frozen else "in the source tree")
+        _line("ok", "models folder", f"{store.dir} ({where}; {len(store.rows)} models in its manifest.json)")
         for mid, path, err in store.verify_all():
             if err:
                 _line("FAIL", f"model {mid}", err, "git checkout -- models/  (or reinstall)")

@@ -5,7 +5,8 @@ what the five detectors ``sharpness_mismatch``, ``colour_mismatch``, ``seam_band
 ``identity_flicker`` and ``landmark_jitter`` have in common:
 
 * the **quality gate** (:func:`gate`): abstain on no face, a frozen frame, a small, turned or
-  blurred face, and (for texture detectors) heavy codec blockiness;
+  blurred face, several similar-sized faces, and (for texture detectors) heavy codec
+  blockiness; temporal features restart when the face jumps (another person, a glitch);
 * **decimation by stream time** (:class:`Ticker`): measure at most ~10 times a second and
   emit at most every ~1.5 s, whatever the frame rate; time only from ``window.t_ns``;
 * the **llr mapping** (:func:`gauss_llr`): a robust z-score of a window feature against genuine
@@ -41,8 +42,11 @@ class GateConfig:
     min_face_px: float = 100.0       # FaceObs.size_px (forehead 10 → chin 152)
     max_yaw_deg: float = 35.0
     max_pitch_deg: float = 30.0
-    min_sharpness: float = 1.5       # face_geometry.sharpness units, as face_quality uses
+    min_sharpness: float = 0.8       # face_geometry.sharpness units (a 2-px blur of a sharp face ≈ 0.8);
+                                     # lower than face_quality's 1.5, as a soft pasted face is itself a cue
     max_blockiness: float = 0.0      # 0 = not checked; else abstain above (see blockiness())
+    second_face_ratio: float = 0.6   # abstain while another face at least this fraction of the main one's
+                                     # size is visible: "the largest face" may switch between people
 
 
 GATE_WORDS = {
@@ -52,6 +56,7 @@ GATE_WORDS = {
     "turned": "the face is turned away",
     "blurred": "the face is too blurred",
     "blocky": "the video is too compressed",
+    "several": "several faces are visible",
 }
 
 
@@ -64,6 +69,8 @@ def gate(obs: Observation, cfg: GateConfig) -> str | None:
         return "frozen"
     if face.size_px < cfg.min_face_px:
         return "small"
+    if any(f is not face and f.size_px >= cfg.second_face_ratio * face.size_px for f in obs.faces):
+        return "several"
     if abs(face.pose.yaw) > cfg.max_yaw_deg or abs(face.pose.pitch) > cfg.max_pitch_deg:
         return "turned"
     if face.sharpness < cfg.min_sharpness:
@@ -104,23 +111,35 @@ def face_blockiness(obs: Observation) -> float:
 
 
 class Ticker:
-    """True at most once per ``period_s`` of stream time (the first call is always due)."""
+    """True at most once per ``period_s`` of stream time. The first due call comes ``phase_s``
+    after the first call, so detectors with different phases measure on different frames of a
+    30-fps stream instead of all on the same one."""
 
-    def __init__(self, period_s: float) -> None:
+    def __init__(self, period_s: float, phase_s: float = 0.0) -> None:
         self.period_ns = int(period_s * NS_PER_S)
+        self.phase_ns = int(phase_s * NS_PER_S)
+        self.first: int | None = None
         self.last: int | None = None
 
     def due(self, t_ns: int) -> bool:
-        if self.last is None or t_ns - self.last >= self.period_ns or t_ns < self.last:
+        if self.first is None:
+            self.first = t_ns
+        if self.last is None:
+            if t_ns - self.first >= self.phase_ns:
+                self.last = t_ns
+                return True
+            return False
+        if t_ns - self.last >= self.period_ns or t_ns < self.last:
             self.last = t_ns
             return True
         return False
 
     def reset(self) -> None:
-        self.last = None
+        self.first = self.last = None
 
 
 MEASURE_PERIOD_S = 0.09   # measure at ≤ ~11 Hz (10-fps sampling keeps every frame)
+MAX_JUMP_IOD_PER_0_1S = 0.75   # a face centre moving more than this per 0.1 s is another face / a glitch
 EMIT_PERIOD_S = 1.5       # one Evidence per ~1.5 s of usable face
 
 
@@ -135,14 +154,35 @@ def robust_z(x: float, median: float, scale: float) -> float:
     return (x - median) / max(scale, 1e-9)
 
 
-def gauss_llr(z: float, *, mu: float = MU_FAKE, sd: float = SD_FAKE, two_sided: bool = False) -> float:
-    """log N(z; fake) − log N(z; 0, 1), clipped to [LLR_MIN, LLR_MAX].
+Z95 = 1.6449   # standard normal 95th percentile
+
+
+def tail_z(x: float, ref: tuple[float, float, float]) -> float:
+    """z-score of x against genuine reference percentiles ``ref = (p5, median, p95)``, with a
+    separate spread for each tail (genuine features are skewed and heavy-tailed: one robust
+    scale would put a twentieth of genuine windows at z > 3). Genuine p95 maps to z = +1.645,
+    p5 to −1.645."""
+    p5, med, p95 = ref
+    if not math.isfinite(x):
+        return float("nan")
+    if x >= med:
+        return (x - med) / max((p95 - med) / Z95, 1e-9)
+    return (x - med) / max((med - p5) / Z95, 1e-9)
+
+
+def gauss_llr(z: float, *, mu: float = MU_FAKE, sd: float = SD_FAKE, two_sided: bool = False,
+              clip: bool = True) -> float:
+    """log N(z; fake) − log N(z; 0, 1), clipped to [LLR_MIN, LLR_MAX] unless ``clip`` is False.
 
     One-sided: fake ~ N(mu, sd). Two-sided: fake ~ ½N(−mu, sd) + ½N(mu, sd) (too low or too high).
+    One-sided, a z below the genuine median counts as the median (z = 0): the wider fake
+    Gaussian would otherwise make a very *typical-looking* value read as fake.
     """
     if not math.isfinite(z):
         return 0.0
     z = max(-50.0, min(50.0, z))
+    if not two_sided:
+        z = max(0.0, z)
     lg = -0.5 * z * z
     if two_sided:
         a = -0.5 * ((z - mu) / sd) ** 2
@@ -151,7 +191,18 @@ def gauss_llr(z: float, *, mu: float = MU_FAKE, sd: float = SD_FAKE, two_sided: 
         lf = m + math.log(0.5 * (math.exp(a - m) + math.exp(b - m))) - math.log(sd)
     else:
         lf = -0.5 * ((z - mu) / sd) ** 2 - math.log(sd)
-    return float(min(LLR_MAX, max(LLR_MIN, lf - lg)))
+    return float(min(LLR_MAX, max(LLR_MIN, lf - lg))) if clip else float(lf - lg)
+
+
+def mixture_llr(zs: list[float], **kw) -> float:
+    """llr when a swap shifts *one* of several features (equally likely which): the fake model is
+    the mixture, so LR = mean_k LR_k. Unmeasured (NaN) features are left out. Clipped."""
+    lls = [gauss_llr(z, clip=False, **kw) for z in zs if math.isfinite(z)]
+    if not lls:
+        return 0.0
+    m = max(lls)
+    v = m + math.log(sum(math.exp(x - m) for x in lls) / len(lls))
+    return float(min(LLR_MAX, max(LLR_MIN, v)))
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -262,6 +313,7 @@ class WeightFreeDetector(Detector):
     kind = "risk"
     gate_config = GateConfig()
     measure_period_s = MEASURE_PERIOD_S
+    measure_phase_s = 0.0            # spread the five detectors' work over consecutive 30-fps frames
     emit_period_s = EMIT_PERIOD_S
     min_samples = 5
 
@@ -269,12 +321,13 @@ class WeightFreeDetector(Detector):
         self.reset()
 
     def reset(self) -> None:
-        self._tick = Ticker(self.measure_period_s)
+        self._tick = Ticker(self.measure_period_s, self.measure_phase_s)
         self._samples: list[tuple[int, dict]] = []
         self._win_start: int | None = None
         self._n_due = 0
         self._gated: dict[str, int] = {}
         self._sizes: list[float] = []
+        self._track: tuple[int, np.ndarray, float] | None = None
         self.reset_state()
 
     def reset_state(self) -> None:  # pragma: no cover - overridden when needed
@@ -289,12 +342,27 @@ class WeightFreeDetector(Detector):
     def summarise(self, samples: list[tuple[int, dict]], t0: int, t1: int, quality: float) -> Evidence | None:
         raise NotImplementedError
 
+    def _same_track(self, obs: Observation, t_ns: int) -> bool:
+        """False when the face jumped further than a head can move since the last measurement
+        (another person became the largest face, or the tracker glitched): temporal features must
+        not difference across that."""
+        face = obs.face
+        assert face is not None
+        c = np.asarray(face.center)
+        prev, self._track = self._track, (t_ns, c, face_frame(face).iod)
+        if prev is None:
+            return True
+        t0, c0, iod0 = prev
+        dt = max(0.1, (t_ns - t0) / NS_PER_S)
+        return float(np.hypot(*(c - c0))) <= MAX_JUMP_IOD_PER_0_1S * iod0 * dt / 0.1
+
     def process(self, window: Window) -> Evidence | None:
         obs = window.observation
         if obs is None:
             return None
         t = window.t_ns
-        if self._tick.last is not None and t < self._tick.last:   # time went backwards: a new stream
+        if self._tick.first is not None and t < (self._tick.last if self._tick.last is not None
+                                                 else self._tick.first):   # time went backwards: a new stream
             self.reset()
         if not self._tick.due(t):
             return None
@@ -302,6 +370,8 @@ class WeightFreeDetector(Detector):
         if self._win_start is None:
             self._win_start = t
         why = gate(obs, self.gate_config)
+        if why is None and not self._same_track(obs, t):
+            self.on_gap(t, "new_track")
         if why is None:
             m = self.measure(obs, t)
             if m is None:
@@ -329,5 +399,71 @@ class WeightFreeDetector(Detector):
                  details: dict) -> Evidence:
         return Evidence(detector=self.id, t_start_ns=int(t0), t_end_ns=int(t1), llr=float(llr),
                         quality=float(max(0.0, min(1.0, quality))), reason=reason, kind=self.kind, code=code,
-                        details={k: (float(v) if isinstance(v, (float, np.floating)) else v)
-                                 for k, v in details.items()})
+                        details={k: _clean(v) for k, v in details.items()})
+
+
+def _clean(v):
+    """Details are JSON numbers: floats rounded later by Evidence.to_json, NaN/inf → None."""
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        return v if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+# ----------------------------------------------------------------------------- skin
+
+
+SKIN_L = (20.0, 97.0)          # CIELAB L
+SKIN_CHROMA = (6.0, 55.0)      # √(a² + b²)
+SKIN_HUE_DEG = (10.0, 85.0)    # atan2(b, a): reds/oranges/yellows, every skin tone under usual white balance
+
+
+def skin_lab(patch_rgb: np.ndarray | None, *, min_fraction: float = 0.4) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean Lab of the skin-coloured pixels, boolean skin mask) of an RGB patch, or None when fewer
+    than ``min_fraction`` of its pixels look like skin (clothing, background, a cap, blue light).
+
+    A generic skin-colour range (not the candidate's own face colour), so a face whose colour is
+    off does not remove the neck it should be compared with."""
+    if patch_rgb is None or patch_rgb.size == 0:
+        return None
+    step = max(1, min(patch_rgb.shape[:2]) // 16)                # ~16 x 16 samples are plenty for a mean
+    lab = lab_float(np.ascontiguousarray(patch_rgb[::step, ::step]))
+    m = skin_mask(lab)
+    if m.mean() < min_fraction:
+        return None
+    return lab[m].mean(0).astype(np.float64), m
+
+
+def lab_float(rgb_u8: np.ndarray) -> np.ndarray:
+    """CIELAB of a uint8 RGB image as float32 (L 0–100, a/b centred on 0), through OpenCV's fast
+    8-bit path (its float path is several times slower)."""
+    lab = cv2.cvtColor(rgb_u8, cv2.COLOR_RGB2Lab).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0
+    lab[..., 1:] -= 128.0
+    return lab
+
+
+def skin_mask(lab: np.ndarray) -> np.ndarray:
+    """Boolean mask of skin-coloured pixels of a (..., 3) float CIELAB array (L 0–100)."""
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    c2 = a * a + b * b
+    # hue = atan2(b, a) within (10°, 85°) ⇔ a > 0 and tan(10°)·a < b < tan(85°)·a
+    return ((L > SKIN_L[0]) & (L < SKIN_L[1]) & (c2 > SKIN_CHROMA[0] ** 2) & (c2 < SKIN_CHROMA[1] ** 2)
+            & (a > 0) & (b > _TAN_LO * a) & (b < _TAN_HI * a))
+
+
+_TAN_LO = math.tan(math.radians(SKIN_HUE_DEG[0]))
+_TAN_HI = math.tan(math.radians(SKIN_HUE_DEG[1]))
+
+
+def skin_lab_at(obs: Observation, centre: np.ndarray, half: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """``skin_lab`` of the frame's square patch at ``centre``, memoised per frame (sharpness and
+    colour detectors test the same cheek and neck patches)."""
+    key = ("wf_skin", int(round(float(centre[0]))), int(round(float(centre[1]))), int(round(half * 4)))
+    if key in obs.cache:
+        return obs.cache[key]
+    hit = skin_lab(square(obs.frame.image, centre, half))
+    obs.cache[key] = hit
+    return hit

@@ -6,27 +6,30 @@ off the neck and hairline that stay real; and when the light or the head moves, 
 face follows the real skin with a lag or a weaker response.
 
 What is measured, at ≤ ~11 Hz of stream time, on the RGB frame: the mean colour of the two
-cheek patches (mesh 50, 280, half-side 0.18·IOD), of the neck below the chin (152 + 0.6·IOD
-down, half-side 0.25·IOD) and of the forehead band just below the hairline (mesh 10, 0.12·IOD
-down, half-side 0.15·IOD), each converted to CIELAB (L 0–100).
+cheek patches (mesh 50, 280, half-side 0.18·IOD), of the neck below the chin (152 + 0.35·IOD
+down, half-side 0.15·IOD: outside every swapper's blend mask) and of the forehead band just
+below the hairline (mesh 10, 0.12·IOD down, half-side 0.15·IOD): the mean CIELAB colour
+(L 0–100) of the pixels in a generic skin-colour range, so clothing, hair and the wall behind do
+not count (a patch with < 40 % skin is skipped; the range is generic, not the face's own colour,
+so an off-colour face keeps its neck).
 
 * static: ΔE76 between cheeks and neck (``f_de_neck``), the chroma-only part (``f_dc_neck``:
-  √(Δa² + Δb²), as shading changes mostly L), and ΔE cheeks vs forehead band (``f_de_fore``);
-  window feature = median over ~1.5 s.
+  √(Δa² + Δb²), as shading changes mostly L: this one feeds the llr), and ΔE cheeks vs forehead
+  band (``f_de_fore``, reported only: the band lies inside most swappers' masks and under
+  fringes, and its genuine spread is wide); window feature = median over ~1.5 s.
 * dynamic: over the last ~10 s, the correlation of frame-to-frame changes of cheek and neck
   luminance (``f_corr``); only when the neck luminance actually varied (std of its changes ≥
   ``MIN_DYN_STD`` L units), otherwise there is nothing to follow.
 
-llr: one-sided Gaussian model on the robust z of the chroma difference against genuine
-footage; the dynamic term (low correlation is suspicious) is added as a second one-sided llr
-when the light varied, and the larger is reported.
+llr: one-sided Gaussian model on the z-score (``tail_z``: genuine p5/median/p95) of the chroma
+difference against genuine footage, and — when the light varied — of the (low) correlation;
+the fake model is "one of the two is off" (``mixture_llr``).
 """
 
 from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from interview_guard.core.types import Evidence, Observation
@@ -35,24 +38,22 @@ from interview_guard.detectors.registry import register
 
 # Genuine reference statistics, measured on the corpus ``video_real`` clips only (no fake labels):
 #   .venv/bin/python bench/weightfree_on_corpus.py --fps 10 --cache /tmp/ig_wf_cache --fit
-REF_DC_MEDIAN = 8.0
-REF_DC_SCALE = 4.0
-REF_CORR_MEDIAN = 0.5
-REF_CORR_SCALE = 0.3
+# (p5, median, p95) of the window features over all real windows.
+REF_DC = (2.46, 6.51, 11.65)      # chroma difference cheeks vs neck
+REF_CORR = (-0.66, -0.06, 0.48)   # correlation of cheek and neck luminance changes (weak at 10 Hz)
 MIN_DYN_STD = 0.8                 # L units: neck luminance must vary this much frame to frame
 DYN_SPAN_S = 10.0
 
 CHEEKS = (50, 280)
 CHEEK_HALF = 0.18
-NECK_DOWN, NECK_HALF = 0.6, 0.25
+NECK_DOWN, NECK_HALF = 0.35, 0.15
 FORE_DOWN, FORE_HALF = 0.12, 0.15
 
 
-def mean_lab(patch: np.ndarray | None) -> np.ndarray | None:
-    if patch is None or patch.size == 0:
-        return None
-    rgb = patch.reshape(-1, 3).mean(0).astype(np.float32) / 255.0
-    return cv2.cvtColor(rgb.reshape(1, 1, 3), cv2.COLOR_RGB2Lab).reshape(3).astype(np.float64)
+def mean_lab(obs: Observation, centre: np.ndarray, half: float) -> np.ndarray | None:
+    """Mean CIELAB colour of the skin-coloured pixels of a frame patch (None: not enough skin)."""
+    hit = wf.skin_lab_at(obs, centre, half)
+    return None if hit is None else hit[0]
 
 
 @register
@@ -66,20 +67,19 @@ class ColourMismatchDetector(wf.WeightFreeDetector):
         self._series: list[tuple[int, float, float]] = []    # (t_ns, L cheeks, L neck)
 
     def on_gap(self, t_ns: int, why: str) -> None:
-        if why in ("no_face", "turned", "small"):
+        if why in ("no_face", "turned", "small", "several", "new_track"):
             self._series = []
 
     def measure(self, obs: Observation, t_ns: int) -> dict | None:
         face = obs.face
         assert face is not None
-        img = obs.frame.image
         ff = wf.face_frame(face)
         lm = face.landmarks[:, :2].astype(np.float64)
         iod = ff.iod
-        cheeks = [mean_lab(wf.square(img, lm[k], CHEEK_HALF * iod)) for k in CHEEKS]
+        cheeks = [mean_lab(obs, lm[k], CHEEK_HALF * iod) for k in CHEEKS]
         cheeks = [c for c in cheeks if c is not None]
-        neck = mean_lab(wf.square(img, lm[152] + ff.down * NECK_DOWN * iod, NECK_HALF * iod))
-        fore = mean_lab(wf.square(img, lm[10] + ff.down * FORE_DOWN * iod, FORE_HALF * iod))
+        neck = mean_lab(obs, lm[152] + ff.down * NECK_DOWN * iod, NECK_HALF * iod)
+        fore = mean_lab(obs, lm[10] + ff.down * FORE_DOWN * iod, FORE_HALF * iod)
         if not cheeks or neck is None:
             return None
         c = np.mean(cheeks, axis=0)
@@ -108,27 +108,24 @@ class ColourMismatchDetector(wf.WeightFreeDetector):
     def summarise(self, samples, t0, t1, quality) -> Evidence | None:
         med = {k: float(np.median([m[k] for _, m in samples if k in m])) if any(k in m for _, m in samples)
                else float("nan") for k in ("de_neck", "dc_neck", "dl_neck", "de_fore")}
-        z = wf.robust_z(med["dc_neck"], REF_DC_MEDIAN, REF_DC_SCALE)
-        llr = wf.gauss_llr(z)
+        z = wf.tail_z(med["dc_neck"], REF_DC)
         corr, dyn_std = self._dynamic()
         z_corr = float("nan")
         dyn_used = math.isfinite(corr) and dyn_std >= MIN_DYN_STD
         if dyn_used:
-            z_corr = wf.robust_z(REF_CORR_MEDIAN - corr, 0.0, REF_CORR_SCALE)
-            llr_dyn = wf.gauss_llr(z_corr)
-            if llr_dyn > llr:
-                llr = llr_dyn
+            z_corr = -wf.tail_z(corr, REF_CORR)        # low correlation is the suspicious side
+        llr = wf.mixture_llr([z, z_corr])
         details = {"f_de_neck": med["de_neck"], "f_dc_neck": med["dc_neck"], "f_dl_neck": med["dl_neck"],
                    "f_de_fore": med["de_fore"], "f_corr": corr if dyn_used else float("nan"),
                    "dyn_std": dyn_std, "z": z, "z_corr": z_corr, "n": len(samples)}
-        if llr > 0 and dyn_used and math.isfinite(z_corr) and wf.gauss_llr(z_corr) >= llr:
+        if llr > 0 and dyn_used and z_corr > z:
             reason = (f"When the light or the head moved, the face's brightness did not follow the neck the way real "
                       f"skin does (correlation {corr:.2f}), as a pasted-in face can lag. "
                       "Ask the candidate to move a lamp or turn towards a window and watch the face and neck together.")
             code = "lighting_not_followed"
         elif llr > 0:
             reason = (f"The face's colour differs from the neck more than usual (colour difference "
-                      f"ΔE {med['dc_neck']:.0f}, typically about {REF_DC_MEDIAN:.0f}), as a pasted-in face can. "
+                      f"ΔE {med['dc_neck']:.0f}, typically about {REF_DC[1]:.0f}), as a pasted-in face can. "
                       "Makeup or a shadow can also do this: ask the candidate to raise their chin into the light.")
             code = "face_neck_colour"
         else:

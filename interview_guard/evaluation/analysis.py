@@ -42,6 +42,7 @@ class PairData:
     reals: list[tuple[ManifestRow, ClipScore]]
     fakes: list[tuple[ManifestRow, ClipScore]]
     detectors: list[str]
+    modality: str = "video"
 
     @property
     def name(self) -> str:
@@ -83,6 +84,8 @@ def _short(real, fake, n_boot, seed) -> dict:
 def analyse_pair(p: PairData, *, n_boot: int = M.DEFAULT_N_BOOT, seed: int = M.DEFAULT_SEED,
                  target_fpr: float = 0.01) -> dict:
     names = list(p.detectors) + ([FUSED] if p.detectors else [])
+    with_face = p.modality in ("video", "image")
+    extra = [BASELINE] if with_face else []  # the face-size baseline only where there is a face
     out: dict = {
         "real_label": p.real_label, "fake_label": p.fake_label,
         "n_real_clips": len(p.reals), "n_fake_clips": len(p.fakes),
@@ -95,7 +98,7 @@ def analyse_pair(p: PairData, *, n_boot: int = M.DEFAULT_N_BOOT, seed: int = M.D
     r_size, f_size = p.face_size("real"), p.face_size("fake")
     r_dur, f_dur = p.duration("real"), p.duration("fake")
 
-    for det in names + [BASELINE]:
+    for det in names + extra:
         r, f = p.scores("real", det), p.scores("fake", det)
         m = M.binary_metrics(r, f, n_boot=n_boot, seed=seed, target_fpr=target_fpr)
         if det != BASELINE:
@@ -108,7 +111,7 @@ def analyse_pair(p: PairData, *, n_boot: int = M.DEFAULT_N_BOOT, seed: int = M.D
         m["lo_source_fpr"] = lo["fpr"]
         m["lo_source_fpr_per_source"] = lo["per_source"]
         out["detectors"][det] = m
-        if det != BASELINE:
+        if det != BASELINE and with_face:
             out["face_size_confound"][det] = {"spearman_real": m["face_size_spearman_real"],
                                               "n_real": int(np.sum(np.isfinite(r) & np.isfinite(r_size))),
                                               "spearman_fake": m["face_size_spearman_fake"]}
@@ -118,7 +121,7 @@ def analyse_pair(p: PairData, *, n_boot: int = M.DEFAULT_N_BOOT, seed: int = M.D
         rin = np.array([x == s for x in r_src], dtype=bool)
         fin = np.array([x == s for x in f_src], dtype=bool)
         entry = {"n_real": int(rin.sum()), "n_fake": int(fin.sum()), "detectors": {}}
-        for det in names + [BASELINE]:
+        for det in names + extra:
             r, f = p.scores("real", det), p.scores("fake", det)
             d = {}
             if rin.any() and fin.any():
@@ -137,7 +140,7 @@ def analyse_pair(p: PairData, *, n_boot: int = M.DEFAULT_N_BOOT, seed: int = M.D
         fin = np.array([g in shared for g in fg], dtype=bool)
         entry = {"n_groups": len(shared), "n_real": int(rin.sum()), "n_fake": int(fin.sum()), "detectors": {}}
         if shared:
-            for det in names + [BASELINE]:
+            for det in names + extra:
                 r, f = p.scores("real", det), p.scores("fake", det)
                 d = _short(r[rin], f[fin], n_boot, seed)
                 win, ng, nc = M.grouped_auc(r, rg, f, fg)
@@ -153,7 +156,7 @@ def analyse_pair(p: PairData, *, n_boot: int = M.DEFAULT_N_BOOT, seed: int = M.D
     if (len(rk) and not rk.all()) or (len(fk) and not fk.all()):
         sub = {"min_duration_s": MIN_DURATION_S, "n_real_excluded": int((~rk).sum()),
                "n_fake_excluded": int((~fk).sum()), "detectors": {}}
-        for det in names + [BASELINE]:
+        for det in names + extra:
             sub["detectors"][det] = _short(p.scores("real", det)[rk], p.scores("fake", det)[fk], n_boot, seed)
         out["min_duration_subset"] = sub
     return out

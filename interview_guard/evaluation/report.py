@@ -110,13 +110,8 @@ def format_pair(name: str, a: dict, *, target_fpr: float = 0.01) -> str:
                   f"win rate {_f(v['win_rate'], 3)} {_ci(v['win_rate_ci'])} ({v['n_comparisons']} comparisons)")
 
     # face size
-    p("   face-size confound: Spearman of score vs median face size on genuine clips "
-      "(negative = smaller faces score more fake):")
-    for d, v in a["face_size_confound"].items():
-        p(f"     {_label(d).ljust(width)}  rho {_f(v['spearman_real'], 3, 6)}  (n {v['n_real']})")
-    b = dets.get(BASELINE)
-    if b:
-        p(f"     a detector should beat the baseline \"smaller face = fake\": AUC {_f(b['auc'], 3)} {_ci(b['auc_ci'])}")
+    if a["face_size_confound"] or BASELINE in dets:
+        _face_size(p, a, dets, width)
 
     sub = a.get("min_duration_subset")
     if sub:
@@ -126,6 +121,16 @@ def format_pair(name: str, a: dict, *, target_fpr: float = 0.01) -> str:
             v = sub["detectors"][d]
             p(f"     {_label(d).ljust(width)}  AUC {_f(v['auc'], 3)} {_ci(v['auc_ci'])} ({v['n_real']}/{v['n_fake']})")
     return w.getvalue()
+
+
+def _face_size(p, a: dict, dets: dict, width: int) -> None:
+    p("   face-size confound: Spearman of score vs median face size on genuine clips "
+      "(negative = smaller faces score more fake):")
+    for d, v in a["face_size_confound"].items():
+        p(f"     {_label(d).ljust(width)}  rho {_f(v['spearman_real'], 3, 6)}  (n {v['n_real']})")
+    b = dets.get(BASELINE)
+    if b:
+        p(f"     a detector should beat the baseline \"smaller face = fake\": AUC {_f(b['auc'], 3)} {_ci(b['auc_ci'])}")
 
 
 # --- files ----------------------------------------------------------------------------------------
@@ -183,14 +188,16 @@ def plot_roc(path: Path, p: PairData, analysis: dict) -> None:
     fig = Figure(figsize=(6.4, 6.0), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls=":", label="chance")
-    names = list(p.detectors) + ([FUSED] if p.detectors else []) + [BASELINE]
+    names = [BASELINE] + ([FUSED] if p.detectors else []) + list(p.detectors)  # detectors drawn on top
     for det in names:
+        if det not in analysis["detectors"]:
+            continue
         r, f = p.scores("real", det), p.scores("fake", det)
         if not np.isfinite(r).any() or not np.isfinite(f).any():
             continue
         fpr, tpr, _ = M.roc_curve(r, f)
         m = analysis["detectors"][det]
-        style = dict(lw=2.2, color="black") if det == FUSED else (
+        style = dict(lw=3.0, color="black", alpha=0.55) if det == FUSED else (
             dict(lw=1.2, ls="--", color="0.45") if det == BASELINE else dict(lw=1.4))
         lbl = "smaller face = fake (baseline)" if det == BASELINE else det
         ax.plot(fpr, tpr, label=f"{lbl}  AUC {m['auc']:.3f} (n {m['n_real']}/{m['n_fake']})", **style)
@@ -201,7 +208,7 @@ def plot_roc(path: Path, p: PairData, analysis: dict) -> None:
     ax.set_ylabel("true-positive rate (fake clips flagged)")
     ax.set_title(f"{p.real_label} vs {p.fake_label} (clip level)", fontsize=10)
     if not p.detectors:
-        ax.text(0.5, 0.3, "no risk detector applies:\nonly the face-size baseline", ha="center", fontsize=9,
+        ax.text(0.5, 0.3, "no risk detector applies to this comparison", ha="center", fontsize=9,
                 color="0.3")
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()

@@ -98,6 +98,8 @@ def run(o: EvalOptions) -> int:
 
     if o.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if o.n_boot < 0:
+        raise ConfigError("--bootstrap must be >= 0 (0 = no confidence intervals)")
     if o.sample_fps < 0:
         raise ConfigError("--sample-fps must be >= 0 (0 = every frame)")
 
@@ -153,7 +155,8 @@ def run(o: EvalOptions) -> int:
             continue
         for r in rs:
             if not r.path.is_file():
-                skip(r, f"file not found ({r.path})", "missing file")
+                why = "is a folder, not a file" if r.path.is_dir() else "file not found"
+                skip(r, f"{why} ({r.path})", "missing file")
             else:
                 to_score.append(r)
     if any(r.modality == "audio" for lab in in_pair for r in by_label.get(lab, [])) and not mod_dets["audio"]:
@@ -186,6 +189,7 @@ def run(o: EvalOptions) -> int:
     scores = score_clips(to_score, config, workers=o.workers, cache=cache, progress=progress)
     wall_score = time.perf_counter() - t_score
     ok: dict[str, ClipScore] = {}
+    det_errors: dict[str, list[tuple[str, str]]] = {}
     for r in to_score:
         cs = scores.get(r.key)
         if cs is None or cs.status != "ok":
@@ -193,9 +197,13 @@ def run(o: EvalOptions) -> int:
         else:
             ok[r.key] = cs
             if cs.error:
-                _warn(f"{r.file}: {cs.error}")
+                _warn(f"{r.file}: {cs.error} (the frames before it were scored)")
             for d, err in cs.detector_errors.items():
-                _warn(f"{r.file}: detector {d} raised {err}; no score from it on this clip")
+                det_errors.setdefault(d, []).append((r.file, err))
+    for d, errs in sorted(det_errors.items()):
+        _warn(f"detector {d} raised on {len(errs)} clip(s), so it has no score there (first: {errs[0][0]}: "
+              f"{errs[0][1]})")
+        notes.append(f"detector {d} raised on {len(errs)} clip(s); those clips count as no score")
 
     # --- analysis ------------------------------------------------------------------------------
     analyses: dict[str, dict] = {}
@@ -204,7 +212,7 @@ def run(o: EvalOptions) -> int:
         reals = [(r, ok[r.key]) for r in by_label.get(real_lab, []) if r.key in ok]
         fakes = [(r, ok[r.key]) for r in by_label.get(fake_lab, []) if r.key in ok]
         mod = (by_label[fake_lab][0].modality if by_label.get(fake_lab) else "video")
-        pdata = A.PairData(real_lab, fake_lab, reals, fakes, list(mod_dets.get(mod, [])))
+        pdata = A.PairData(real_lab, fake_lab, reals, fakes, list(mod_dets.get(mod, [])), modality=mod)
         name = pdata.name
         if mod == "audio" and not mod_dets["audio"]:
             analyses[name] = {"real_label": real_lab, "fake_label": fake_lab, "n_real_clips": 0, "n_fake_clips": 0,
@@ -215,6 +223,16 @@ def run(o: EvalOptions) -> int:
             a["note"] = f"no {mod} risk detectors registered"
         analyses[name] = a
         pair_data[name] = pdata
+
+    for name, a in analyses.items():
+        for det, m in a.get("detectors", {}).items():
+            if det in (A.FUSED, A.BASELINE) or m.get("n_real_total", 0) + m.get("n_fake_total", 0) == 0:
+                continue
+            if m["n_real"] + m["n_fake"] == 0:
+                msg = (f"detector {det} gave no score on any clip of {name} (it abstained everywhere: check its "
+                       f"quality gate, and whether it needs more than --sample-fps {o.sample_fps:g} frames/s)")
+                _warn(msg)
+                notes.append(msg)
 
     # --- report ----------------------------------------------------------------------------------
     det_meta = [{"id": i, "version": detector_meta(i).version, "modality": detector_meta(i).modality}

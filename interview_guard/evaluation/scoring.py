@@ -166,7 +166,7 @@ class ClipScorer:
         self.config = config
         self.detectors = registry.create_all(only=config.detector_ids)
         self.video_dets = [d for d in self.detectors if d.modality in ("video", "av")]
-        self.audio_dets = [d for d in self.detectors if d.modality in ("audio", "av")]
+        self.audio_dets = [d for d in self.detectors if d.modality == "audio"]  # for audio-only clips
         self.av_dets = [d for d in self.detectors if d.modality == "av"]
         self.needs_hands = any("hands" in d.needs for d in self.video_dets)
 
@@ -259,9 +259,11 @@ class ClipScorer:
         try:
             src = RecordingAudioSource(row.path, sample_rate=self.config.audio_rate,
                                        chunk_s=self.config.audio_chunk_s)
+            return [c for c in src if isinstance(c, AudioChunk)]
         except InputError:
             return []  # no audio track: av detectors see video only
-        return [c for c in src if isinstance(c, AudioChunk)]
+        except Exception:  # noqa: BLE001 - a broken audio track must not lose the video scores
+            return []
 
     # audio ------------------------------------------------------------------------------------
     def _score_audio(self, row: ManifestRow) -> ClipScore:
@@ -342,8 +344,47 @@ def _version_of(det_id: str) -> str:
     return detector_meta(det_id).version
 
 
+_MODELS_FP: list[str] = []
+
+
+def _models_fingerprint() -> str:
+    """sha256 of models/manifest.json (it lists every model file's sha256); '' if unreadable."""
+    if not _MODELS_FP:
+        try:
+            from interview_guard.perception.model_store import default_models_dir
+
+            _MODELS_FP.append(hashlib.sha256((default_models_dir() / "manifest.json").read_bytes()).hexdigest())
+        except Exception:  # noqa: BLE001
+            _MODELS_FP.append("")
+    return _MODELS_FP[0]
+
+
+_CODE_FP: list[str] = []
+
+
+def _code_fingerprint() -> str:
+    """sha256 over the source of the detectors, perception and recording decoder ('' when frozen).
+
+    Detector versions are the contract, but during development a detector is often edited without
+    a version bump; a stale cached score would then silently hide the change.
+    """
+    if not _CODE_FP:
+        pkg = Path(__file__).resolve().parents[1]
+        h = hashlib.sha256()
+        files = sorted([*(pkg / "detectors").glob("*.py"), *(pkg / "perception").glob("*.py"),
+                        pkg / "capture" / "recording.py"])
+        for f in files:
+            try:
+                h.update(f.name.encode() + b"\0" + f.read_bytes())
+            except OSError:
+                continue
+        _CODE_FP.append(h.hexdigest())
+    return _CODE_FP[0]
+
+
 def cache_key(row: ManifestRow, config: ScoringConfig, modality_dets: list[str]) -> str | None:
-    """sha256 over (path, size, mtime, detector ids+versions, sampling); None if the file is missing."""
+    """sha256 over (path, size, mtime, detector ids+versions, sampling, model manifest, detector and
+    perception source); None if the file is missing."""
     try:
         st = os.stat(row.path)
     except OSError:
@@ -358,6 +399,8 @@ def cache_key(row: ManifestRow, config: ScoringConfig, modality_dets: list[str])
         "sample_fps": config.sample_fps if row.modality == "video" else 0.0,
         "max_width": config.max_width,
         "audio": [config.audio_rate, config.audio_chunk_s],
+        "models": _models_fingerprint(),  # a retrained model without a version bump still invalidates
+        "code": _code_fingerprint(),      # so does an edited detector or perception module
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -380,8 +423,8 @@ class ScoreCache:
         return cs
 
     def put(self, key: str | None, cs: ClipScore) -> None:
-        if not self.folder or not key or cs.status != "ok":
-            return  # failures are not cached: a fixed file (new mtime) would miss anyway, but be safe
+        if not self.folder or not key or cs.status != "ok" or cs.detector_errors:
+            return  # failures and detector crashes are not cached: a fix should be measured on the next run
         p = self.folder / f"{key}.json"
         tmp = p.with_name(f"{p.name}.tmp-{os.getpid()}")
         try:
@@ -427,7 +470,7 @@ def modality_detectors(config: ScoringConfig, modality: str) -> list[str]:
         m = detector_meta(i).modality
         if modality in ("video", "image") and m in ("video", "av"):
             out.append(i)
-        elif modality == "audio" and m in ("audio", "av"):
+        elif modality == "audio" and m == "audio":  # av detectors need a picture too
             out.append(i)
     return out
 

@@ -14,6 +14,8 @@ import numpy as np
 from interview_guard.core.types import AudioChunk, Evidence, Observation, VideoFrame
 from interview_guard.detectors import registry
 from interview_guard.detectors.contract import Detector, Window
+from interview_guard.fusion.cues import Cue
+from interview_guard.fusion.engine import FusionEngine
 from interview_guard.perception.landmarks import PerceptionConfig, Perceiver
 from interview_guard.perception.model_store import ModelStore
 
@@ -24,6 +26,7 @@ class StepResult:
     evidence: tuple[Evidence, ...]
     perception_ms: float
     detectors_ms: float
+    cues: tuple[Cue, ...] = ()          # level changes the fusion stage produced at this step
 
 
 @dataclass
@@ -85,11 +88,16 @@ class RunStats:
 
 class Analyzer:
     def __init__(self, *, store: ModelStore | None = None, perception: PerceptionConfig | None = None,
-                 detectors: list[Detector] | None = None) -> None:
+                 detectors: list[Detector] | None = None, fusion: FusionEngine | bool = True) -> None:
+        """``fusion``: True = a ``FusionEngine`` with ``models/calibration.json``; an engine to use
+        that one; False = evidence only (no cues)."""
         self.perceiver = Perceiver(store, perception)
         self.detectors = detectors if detectors is not None else registry.create_all()
         self.video_detectors = [d for d in self.detectors if d.modality in ("video", "av")]
         self.audio_detectors = [d for d in self.detectors if d.modality in ("audio", "av")]
+        if fusion is True:
+            fusion = FusionEngine(detectors=self.detectors)
+        self.fusion: FusionEngine | None = fusion or None
 
     def on_frame(self, frame: VideoFrame, *, want_hands: bool | None = None) -> StepResult:
         obs = self.perceiver.observe(frame, want_hands=want_hands)
@@ -100,15 +108,33 @@ class Analyzer:
             ev = d.process(win)
             if ev is not None:
                 out.append(ev)
-        return StepResult(obs, tuple(out), obs.perception_ms, (time.perf_counter() - t0) * 1e3)
+        cues: tuple[Cue, ...] = ()
+        if self.fusion is not None:
+            self.fusion.add(out)
+            cues = tuple(self.fusion.advance(frame.t_ns))
+        return StepResult(obs, tuple(out), obs.perception_ms, (time.perf_counter() - t0) * 1e3, cues)
 
     def on_audio(self, chunk: AudioChunk) -> tuple[Evidence, ...]:
         win = Window(t_ns=chunk.t_ns + chunk.duration_ns, audio=chunk)
-        return tuple(ev for d in self.audio_detectors if (ev := d.process(win)) is not None)
+        out = tuple(ev for d in self.audio_detectors if (ev := d.process(win)) is not None)
+        if self.fusion is not None:
+            self.fusion.add(out)          # its cues come out at the next video step (or finish_fusion)
+        return out
+
+    def add_evidence(self, evidence) -> None:
+        """Evidence from outside the detectors (e.g. a challenge result) joins the fusion."""
+        if self.fusion is not None:
+            self.fusion.add(evidence)
+
+    def finish_fusion(self, t_ns: int | None = None) -> tuple[Cue, ...]:
+        """End of stream: the fusion reads the evidence still pending; returns the last cues."""
+        return tuple(self.fusion.finish(t_ns)) if self.fusion is not None else ()
 
     def reset(self) -> None:
         for d in self.detectors:
             d.reset()
+        if self.fusion is not None:
+            self.fusion.reset()
 
     def close(self) -> None:
         self.perceiver.close()

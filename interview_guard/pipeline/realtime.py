@@ -14,6 +14,8 @@ moment its evidence is ready.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -113,6 +115,15 @@ class RealtimeSession:
         self.latest: DropOldestQueue[LiveUpdate] = DropOldestQueue(1)
         self.evidence: DropOldestQueue[Evidence] = DropOldestQueue(evidence_queue)
         self.events: DropOldestQueue[SourceEvent] = DropOldestQueue(100)
+        # fusion output (when the analyzer fuses): every level change, and the newest risk snapshot
+        self.cues: DropOldestQueue = DropOldestQueue(1000)
+        self.risk: DropOldestQueue = DropOldestQueue(1)
+        self.all_cues: list = []
+        # hooks: frame taps run on the capture thread for every captured frame (must not block,
+        # e.g. the segment recorder's push_video); result taps on the worker after every step
+        self.frame_taps: list[Callable[[VideoFrame], None]] = []
+        self.result_taps: list[Callable[[StepResult], None]] = []
+        self._external: queue.SimpleQueue = queue.SimpleQueue()
         self.run_stats = RunStats()
         self.all_evidence: list[Evidence] = []
         self._lat: collections.deque[float] = collections.deque(maxlen=300)
@@ -151,6 +162,18 @@ class RealtimeSession:
     def running(self) -> bool:
         return self._worker_thread.is_alive()
 
+    def add_evidence(self, evidence) -> None:
+        """Evidence produced outside the detectors (e.g. a challenge result, detector id
+        ``challenge_*``), from any thread: it joins the next step's evidence and the fusion."""
+        self._external.put(tuple(evidence))
+
+    @property
+    def max_level(self) -> str:
+        f = getattr(self.analyzer, "fusion", None)
+        if f is not None:
+            return f.max_level.value
+        return "inconclusive" if self.run_stats.frames_with_face == 0 else "green"
+
     @property
     def started(self) -> bool:
         """True once the worker tried to start (check ``start_error``); never blocks."""
@@ -179,6 +202,11 @@ class RealtimeSession:
                     break
                 self._captured += 1
                 self.frames.put(item)
+                for tap in self.frame_taps:
+                    try:
+                        tap(item)
+                    except Exception:  # noqa: BLE001 - a tap (recorder) must never stop capture
+                        pass
                 if self._stop.is_set():
                     break
         except Exception as e:  # noqa: BLE001 - a capture failure must not kill the app
@@ -204,7 +232,14 @@ class RealtimeSession:
                         break
                     continue
                 try:
+                    external: tuple[Evidence, ...] = ()
+                    while not self._external.empty():
+                        external += self._external.get_nowait()
+                    if external and hasattr(self.analyzer, "add_evidence"):
+                        self.analyzer.add_evidence(external)
                     r = self.analyzer.on_frame(frame, want_hands=self.want_hands)
+                    if external:
+                        r = dataclasses.replace(r, evidence=external + r.evidence)
                 except Exception as e:  # noqa: BLE001 - report, stop capture, keep what we have
                     self.events.put(SourceEvent(frame.t_ns, SourceEventKind.ERROR,
                                                 f"the analysis stopped on an unexpected error: {e}", self.source.name))
@@ -218,9 +253,25 @@ class RealtimeSession:
                 for ev in r.evidence:
                     self.all_evidence.append(ev)
                     self.evidence.put(ev)
+                self._publish_fusion(r.cues)
+                for tap in self.result_taps:
+                    try:
+                        tap(r)
+                    except Exception:  # noqa: BLE001 - a tap must never stop the analysis
+                        pass
                 self.latest.put(LiveUpdate(r, latency))
+            if hasattr(self.analyzer, "finish_fusion"):
+                self._publish_fusion(self.analyzer.finish_fusion())
         finally:
             self.analyzer.close()
+
+    def _publish_fusion(self, cues) -> None:
+        for c in cues:
+            self.all_cues.append(c)
+            self.cues.put(c)
+        f = getattr(self.analyzer, "fusion", None)
+        if f is not None:
+            self.risk.put(f.snapshot())
 
     # -- read-outs ---------------------------------------------------------------------------
     def stats(self) -> LiveStats:

@@ -248,7 +248,7 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------------------------------
 # Pseudo-fake samples: real segments and their fakes, degraded alike, as aligned crops
 
-GEN_VERSION = "1"
+GEN_VERSION = "2"   # 2: VP8 at a fixed speed (1 let libvpx adapt its speed to the load)
 KIND_NAMES = ("real",) + FAKE_KINDS
 CODEC_NAMES = ("none", "jpeg", "h264", "vp8")
 

@@ -389,7 +389,9 @@ def codec_roundtrip(frames: list[np.ndarray], codec: str, bitrate: int, fps: int
         if name == "libx264":
             st.options = {"preset": "veryfast", "tune": "zerolatency", "threads": "1"}
         else:
-            st.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "threads": "1"}
+            # realtime mode with a *negative* cpu-used: fixed speed 8. A positive value lets libvpx pick its
+            # speed from the wall-clock encode time, which makes the output depend on machine load.
+            st.options = {"deadline": "realtime", "cpu-used": "-8", "lag-in-frames": "0", "threads": "1"}
         for f in frames:
             for pkt in st.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
                 c.mux(pkt)

@@ -35,6 +35,10 @@ class SessionBridge(QObject):
     stats = Signal(object)
     #: ``core.types.SourceEvent`` (ENDED / LOST / ERROR)
     source_event = Signal(object)
+    #: new ``fusion.Cue`` items (level changes), oldest first (``list[Cue]``)
+    cues = Signal(list)
+    #: the newest ``fusion.RiskSnapshot`` (level, meter, reasons, next step)
+    risk = Signal(object)
     #: the session is over and its threads are joined
     finished = Signal()
 
@@ -128,6 +132,14 @@ class SessionBridge(QObject):
             self.evidence.emit(ev)
         for e in s.events.drain():
             self.source_event.emit(e)
+        cue_q = getattr(s, "cues", None)
+        if cue_q is not None:
+            cues = cue_q.drain()
+            if cues:
+                self.cues.emit(cues)
+            snap = s.risk.get(timeout=0)
+            if snap is not None:
+                self.risk.emit(snap)
 
     def _finish(self) -> None:
         s = self.session

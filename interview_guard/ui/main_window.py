@@ -1,6 +1,14 @@
-"""The main window: source + start/stop, live view with overlay toggles, counters, evidence list.
+"""The main window: source + start/stop, live view with overlay toggles, risk meter, counters,
+evidence list, timeline, saved recordings; Flag; offline analysis.
 
-Shortcuts: Ctrl+R start, Ctrl+. or Esc stop, Ctrl+O choose a source, L landmarks, H hands.
+Shortcuts: Ctrl+R start, Ctrl+. or Esc stop, Ctrl+O choose a source, L landmarks, H hands,
+F flag this moment (save 15 s before and 10 s after), Ctrl+Shift+O analyse a recording.
+
+Side panel: the risk meter on top, the counters, then tabs ("What the checks noticed",
+"Timeline", "Saved moments"). Other features add a tab with ``add_side_panel(widget, title)``.
+Recording: a ``pipeline.flagging.FlagRecording`` per session, started only once the consent
+notice (``ui.consent``) was acknowledged; the toolbar indicator says when a segment is being
+written.
 
 Errors never crash the window: an ``IGError`` while opening a source, a model that fails its
 check at start, or a source that is lost mid-call ("the call window closed") show in the
@@ -9,12 +17,13 @@ message bar and the status line; the last frame, the counters and the evidence s
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSplitter,
-                               QToolBar, QVBoxLayout, QWidget)
+                               QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from interview_guard.capture.base import VideoSource
 from interview_guard.core.errors import IGError
@@ -24,12 +33,17 @@ from interview_guard.ui.counters import CountersPanel
 from interview_guard.ui.evidence_list import EvidenceList
 from interview_guard.ui.live_view import LiveView
 from interview_guard.ui.message_bar import MessageBar
+from interview_guard.ui import recording_controller as rc
+from interview_guard.ui.consent import ConsentPanel
+from interview_guard.ui.recordings_panel import RecordingsPanel
+from interview_guard.ui.risk_meter import RiskMeter
+from interview_guard.ui.timeline import EvidenceTimeline
 from interview_guard.pipeline.live import DEMO_SPEC, describe_spec, open_live_session, session_for_source
 
 WINDOW_TITLE = "interview-guard"
 LOCAL_NOTICE = "Analysis is local: nothing leaves this machine. No video, audio or results are uploaded."
-RECORDING_OFF = "● Not recording"
-RECORDING_TIP = "Recording of flagged moments will come in a later version; nothing is being recorded now."
+RECORDING_OFF = rc.OFF
+RECORDING_TIP = rc.OFF_TIP
 
 
 class MainWindow(QMainWindow):
@@ -40,9 +54,18 @@ class MainWindow(QMainWindow):
     #: emitted when the window is about to close (before the session is shut down)
     closing = Signal()
 
+    #: emitted with a ``recording.index.SegmentRow`` when a flagged segment was saved
+    segment_saved = Signal(object)
+
     def __init__(self, *, analyzer_factory: Callable[[], object] | None = None,
-                 picker_factory: Callable[[QWidget], QWidget] | None = None) -> None:
+                 picker_factory: Callable[[QWidget], QWidget] | None = None,
+                 config_dir: Path | None = None, recordings_dir: Path | None = None,
+                 recording: bool = True) -> None:
         super().__init__()
+        self.config_dir = config_dir
+        self.recordings_dir = recordings_dir
+        self.recording_allowed = recording
+        self.analyse_view = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(WINDOW_TITLE)
         self.analyzer_factory = analyzer_factory
@@ -63,9 +86,18 @@ class MainWindow(QMainWindow):
         self.bridge.stats.connect(self._on_stats)
         self.bridge.source_event.connect(self._on_source_event)
         self.bridge.finished.connect(self._on_finished)
+        self.bridge.cues.connect(self._on_cues)
+        self.bridge.risk.connect(self._on_risk)
 
         self._build_actions()
         self._build_ui()
+        self.recording = rc.RecordingController(self, indicator=self.recording_indicator, flag_action=self.flag_action,
+                                                panel=self.recordings_panel, consent_panel=self.consent_panel,
+                                                config_dir=config_dir, recordings_dir=recordings_dir,
+                                                allowed=recording)
+        self.recording.segment_saved.connect(self.segment_saved)
+        self.recording.error.connect(self.show_error)
+        self.recording.status.connect(self.set_status)
         self._update_controls()
         self.resize(1280, 760)
 
@@ -94,8 +126,18 @@ class MainWindow(QMainWindow):
         self.hands_action.setCheckable(True)
         self.hands_action.setChecked(True)
         self.hands_action.setShortcut(QKeySequence("H"))
+        self.flag_action = QAction("Flag this moment", self)
+        self.flag_action.setObjectName("flagAction")
+        self.flag_action.setShortcut(QKeySequence("F"))
+        self.flag_action.setToolTip("Save the 15 s before and the 10 s after now, with what the checks saw (F)")
+        self.flag_action.triggered.connect(lambda: self.flag())
+
+        self.analyse_action = QAction("Analyse recording…", self)
+        self.analyse_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.analyse_action.setToolTip("Analyse a recorded interview offline and make a report (Ctrl+Shift+O)")
+        self.analyse_action.triggered.connect(self.open_analyse_view)
         for a in (self.start_action, self.stop_action, self.choose_action, self.landmarks_action,
-                  self.hands_action):
+                  self.hands_action, self.flag_action, self.analyse_action):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(a)
 
@@ -125,9 +167,15 @@ class MainWindow(QMainWindow):
             action.toggled.connect(box.setChecked)
             tb.addWidget(box)
 
+        tb.addSeparator()
+        tb.addAction(self.analyse_action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
+        tb.addAction(self.flag_action)
+        self.flag_button = tb.widgetForAction(self.flag_action)
+        if self.flag_button is not None:
+            self.flag_button.setObjectName("flagButton")
         self.recording_indicator = QLabel(RECORDING_OFF)
         self.recording_indicator.setObjectName("recordingIndicator")
         self.recording_indicator.setToolTip(RECORDING_TIP)
@@ -150,16 +198,28 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side.setObjectName("sidePanel")
         side_lay = QVBoxLayout(side)
+        self.side_layout = side_lay
         side_lay.setContentsMargins(8, 0, 0, 0)
         side_lay.setSpacing(8)
         counters_title = QLabel("Live analysis")
         counters_title.setObjectName("panelTitle")
         side_lay.addWidget(counters_title)
+        self.consent_panel = ConsentPanel(config_dir=self.config_dir)
+        side_lay.addWidget(self.consent_panel)
+        self.risk_meter = RiskMeter()
+        side_lay.addWidget(self.risk_meter)
         self.counters = CountersPanel()
         side_lay.addWidget(self.counters)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setObjectName("sideTabs")
         self.evidence_list = EvidenceList()
-        side_lay.addWidget(self.evidence_list, 1)
-        side.setMinimumWidth(320)
+        self.timeline = EvidenceTimeline()
+        self.recordings_panel = RecordingsPanel(config_dir=self.config_dir)
+        self.side_tabs.addTab(self.evidence_list, "Notes")
+        self.side_tabs.addTab(self.timeline, "Timeline")
+        self.side_tabs.addTab(self.recordings_panel, "Saved moments")
+        side_lay.addWidget(self.side_tabs, 1)
+        side.setMinimumWidth(340)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
@@ -210,6 +270,15 @@ class MainWindow(QMainWindow):
     def show_info(self, text: str, actions=None) -> None:
         self.message_bar.show_message(text, level="info", actions=actions)
 
+    def add_side_panel(self, widget: QWidget, title: str) -> int:
+        """Add a tab to the side panel's tabs; returns its index."""
+        return self.side_tabs.addTab(widget, title)
+
+    def add_side_widget(self, widget: QWidget) -> None:
+        """Add an always-visible widget (e.g. the challenge panel) right under the risk meter."""
+        self.side_layout.insertWidget(self.side_layout.indexOf(self.risk_meter) + 1, widget)
+        widget.show()
+
     # -- sources --------------------------------------------------------------------------------------
     def set_source(self, spec: str) -> None:
         """Choose a source without starting it."""
@@ -259,6 +328,9 @@ class MainWindow(QMainWindow):
             self.show_error(f"Cannot start the analysis: {e}")
             return
         self.bridge.attach(session)
+        self.risk_meter.reset()
+        self.timeline.reset()
+        self.recording.session_started(session)
         self.counters.reset()
         self.live_view.set_state_text("")
         self.evidence_list.add_separator(f"{describe_spec(spec)}")
@@ -280,6 +352,7 @@ class MainWindow(QMainWindow):
         if self.running:
             self._stopping = True
         self.bridge.shutdown(timeout_s)
+        self.recording.session_finished()
 
     def choose_source(self) -> None:
         if self.picker is None:
@@ -314,6 +387,34 @@ class MainWindow(QMainWindow):
 
     def _on_evidence(self, items: list) -> None:
         self.evidence_list.add_evidence(items)
+        self.timeline.add_evidence(items)
+
+    def _on_cues(self, cues: list) -> None:
+        for c in cues:
+            self.risk_meter.show_cue(c)
+            self.timeline.add_cue(c)
+
+    def _on_risk(self, snap) -> None:
+        self.risk_meter.show_snapshot(snap)
+        self.timeline.add_snapshot(snap)
+
+    def flag(self, reason: str = "The interviewer pressed Flag.") -> bool:
+        """Save this moment (Flag button / F key). False when nothing can be recorded now."""
+        return self.recording.flag(reason)
+
+    @property
+    def flagging(self):
+        """The running session's ``pipeline.flagging.FlagRecording`` (None: not recording)."""
+        return self.recording.flagging
+
+    # -- offline analysis -------------------------------------------------------------------------------
+    def open_analyse_view(self):
+        from interview_guard.ui.analyse_view import AnalyseView
+
+        if self.analyse_view is None:      # the offline default analyzer (no live-only add-ons)
+            self.analyse_view = AnalyseView(self)
+        self.analyse_view.show()
+        return self.analyse_view
 
     def _on_stats(self, st) -> None:
         self.counters.show_stats(st)
@@ -340,6 +441,7 @@ class MainWindow(QMainWindow):
             self.set_status(f"{name} ended. Press Ctrl+R to play it again.")
         else:
             self.show_error(f"The analysis of {name} stopped unexpectedly. Press Ctrl+R to try again.")
+        self.recording.session_finished()
         self._update_controls()
         self.session_finished.emit()
         if self._pending_spec is not None:
@@ -351,8 +453,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.closing.emit()
         self.shutdown()
+        self.recording.shutdown()
         if self.picker is not None:
             self.picker.close()
+        if self.analyse_view is not None:
+            self.analyse_view.close()
         super().closeEvent(event)
 
 

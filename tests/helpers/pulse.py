@@ -15,7 +15,7 @@ session) — found by trying:
   too (otherwise a cookie is written to ``~/.config/pulse``). Clients reach it only through
   ``PULSE_SERVER=unix:<tmp>/pulse/native`` (no autospawn, no clash with a desktop server).
 * The D-Bus warnings ("Unable to contact D-Bus ...") are harmless.
-* The daemon needs ~0.1–0.3 s until ``pactl info`` answers; we poll for that.
+* The daemon answers ``pactl info`` ~0.1 s after it starts; we poll for that (10 s limit).
 * sounddevice/PortAudio sees the server through ALSA's ``pulse`` plugin (apt
   libasound2-plugins) as the device named ``pulse``; PortAudio lists it only if the server
   was reachable when PortAudio initialised (see ``audio_devices.refresh_portaudio``).

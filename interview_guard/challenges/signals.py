@@ -1,0 +1,224 @@
+"""Temporal measurements shared by the two challenges.
+
+* ``cuts``: frame pairs whose *background* (the thumbnail outside the face and hands) changed
+  a lot (a splice, a layout switch, a keyframe pulse) or that repeat the previous frame exactly
+  (a freeze): temporal differences are not taken across them.
+* ``stair_step``: how much the inner face moves in steps rather than smoothly. A swap whose
+  paste-back transform is refreshed only every N frames (Deep-Live-Cam re-detects every
+  ``round(fps·0.08)`` frames) moves the pasted face in a staircase while the real head moves
+  smoothly (detection-methods.md S4/S8). Ratio R = Σ|a_t| / Σ|u_t| over frames where the head
+  moves, with a_t the second difference of the inner-landmark centroid and u_t its velocity over
+  ±2 frames. Smooth motion gives R ≪ 1; a period-N staircase gives R ≈ 2 whatever N.
+* ``flash_runs``: short runs where the visible face's appearance departs from its usual level
+  and then returns (A→B→A: the swap dropping out and the real face showing, S1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from interview_guard.challenges import geometry as geo
+from interview_guard.challenges.record import THUMB, FrameRec
+
+CUT_BG_DIFF = 14.0        # mean |Δ grey| of the background thumbnail: a splice or a layout change
+FREEZE_DIFF = 0.05        # the perceiver's frame_diff of an exact/near repeat
+STEP_MIN_SPEED = 0.012    # IOD per frame: below this the centroid's noise dominates
+STEP_MIN_FRAMES = 8
+
+
+def bg_mask(rec: FrameRec, other: FrameRec | None = None) -> np.ndarray:
+    """Thumbnail cells outside the face (bbox × 1.5) and hands of ``rec`` (and ``other``)."""
+    tw, th = THUMB
+    w, h = rec.frame_wh
+    sx, sy = tw / max(1, w), th / max(1, h)
+    keep = np.ones((th, tw), bool)
+    for r in (rec, other):
+        if r is None:
+            continue
+        boxes = []
+        if r.face is not None:
+            boxes.append((r.face.min(0), r.face.max(0), 1.5))
+        for hd in r.hands:
+            boxes.append((hd.min(0), hd.max(0), 1.3))
+        for (x0, y0), (x1, y1), k in boxes:
+            cx, cy, hw, hh = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) * k / 2, (y1 - y0) * k / 2
+            a0, a1 = int(max(0, np.floor((cx - hw) * sx))), int(min(tw, np.ceil((cx + hw) * sx)))
+            b0, b1 = int(max(0, np.floor((cy - hh) * sy))), int(min(th, np.ceil((cy + hh) * sy)))
+            keep[b0:b1, a0:a1] = False
+    return keep
+
+
+def bg_diff(a: FrameRec, b: FrameRec) -> float:
+    keep = bg_mask(a, b)
+    if keep.sum() < 20:
+        return float("nan")
+    d = np.abs(a.thumb.astype(np.int16) - b.thumb.astype(np.int16))
+    return float(d[keep].mean())
+
+
+def cuts(recs: list[FrameRec]) -> np.ndarray:
+    """(n,) bool: True where frame i must not be differenced with frame i−1."""
+    out = np.zeros(len(recs), bool)
+    if recs:
+        out[0] = True
+    for i in range(1, len(recs)):
+        a, b = recs[i - 1], recs[i]
+        if 0 <= b.frame_diff < FREEZE_DIFF:
+            out[i] = True
+            continue
+        d = bg_diff(b, a)
+        if np.isfinite(d) and d > CUT_BG_DIFF:
+            out[i] = True
+    return out
+
+
+def centroids(recs: list[FrameRec], idx=geo.INNER_POINTS) -> np.ndarray:
+    c = np.full((len(recs), 2), np.nan)
+    for i, r in enumerate(recs):
+        if r.face is not None:
+            c[i] = r.face[list(idx)].mean(0)
+    return c
+
+
+def stair_step(recs: list[FrameRec], iod: float, cut: np.ndarray | None = None,
+               exclude: np.ndarray | None = None) -> dict:
+    """Staircase ratio of the inner-face centroid over the frames where the head moves.
+    ``exclude``: frames not to use (e.g. a hand over the face makes the mesh jump)."""
+    n = len(recs)
+    cut = cuts(recs) if cut is None else cut
+    if exclude is not None:
+        cut = cut | exclude
+    c = centroids(recs) / max(iod, 1.0)
+    a_sum = u_sum = 0.0
+    moving = 0
+    speeds = []
+    for t in range(2, n - 2):
+        seg = c[t - 2:t + 3]
+        if not np.isfinite(seg).all() or cut[t - 1:t + 3].any():
+            continue
+        u = np.linalg.norm(seg[4] - seg[0]) / 4.0
+        speeds.append(u)
+        if u < STEP_MIN_SPEED:
+            continue
+        v1, v2 = seg[2] - seg[1], seg[1] - seg[0]
+        if float(v1 @ v2) < 0 and min(np.linalg.norm(v1), np.linalg.norm(v2)) > 0.5 * u:
+            continue          # the head reversed its motion here: a real acceleration, not a step
+        a = np.linalg.norm(seg[2] - 2 * seg[1] + seg[0])
+        a_sum += a
+        u_sum += u
+        moving += 1
+    ratio = a_sum / u_sum if (moving >= STEP_MIN_FRAMES and u_sum > 0) else float("nan")
+    return {"moving_frames": moving, "ratio": ratio,
+            "speed_p90": float(np.percentile(speeds, 90)) if speeds else 0.0}
+
+
+def robust_z(x: np.ndarray, ref: np.ndarray, floor: float) -> np.ndarray:
+    ref = ref[np.isfinite(ref)]
+    if ref.size < 3:
+        return np.full_like(x, np.nan, dtype=np.float64)
+    med = float(np.median(ref))
+    mad = float(np.median(np.abs(ref - med))) * 1.4826
+    return (x - med) / max(mad, floor)
+
+
+def flash_runs(score: np.ndarray, *, hi: float, lo: float, max_len: int, cut: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Runs [i, j) of ``score`` > ``hi`` lasting ≤ ``max_len`` frames, with a frame ≤ ``lo`` just
+    before and just after (NaNs are skipped, cuts break a run)."""
+    runs = []
+    n = len(score)
+    i = 0
+    last_low = -1
+    while i < n:
+        s = score[i]
+        if not np.isfinite(s):
+            i += 1
+            continue
+        if cut is not None and cut[i]:
+            last_low = -1
+        if s <= lo:
+            last_low = i
+            i += 1
+            continue
+        if s > hi and last_low >= 0:
+            j = i
+            while j < n and (not np.isfinite(score[j]) or score[j] > lo) and (cut is None or not cut[j] or j == i):
+                j += 1
+            if j < n and np.isfinite(score[j]) and score[j] <= lo and (j - i) <= max_len:
+                runs.append((i, j))
+            i = j
+            continue
+        i += 1
+    return runs
+
+
+JUMP_MIN = 0.30           # 1 − NCC between consecutive visible faces for a jump (another face)
+JUMP_Z = 6.0
+RETURN_MAX = 0.05         # 1 − NCC between the frames before and after: the same face again
+STILL_SHIFT = 0.30        # IOD of inner-face centroid motion between two frames: more is head motion
+# (no yaw condition: under a hand the pose estimate wobbles by 10° from frame to frame)
+MAX_SKIP = 3              # frames without a face (or a usable view) skipped between two compared frames
+
+
+def appearance_flashes(recs: list[FrameRec], grays: list, masks: list, cut: np.ndarray, max_len: int,
+                       *, min_area: int = 300) -> tuple[list[tuple[int, int]], dict]:
+    """A→B→A on the visible face: an abrupt change to another-looking face (not explained by head
+    motion), then an abrupt change back to what was there before, within ``max_len`` frames.
+
+    ``grays``: per frame (96, 96) aligned grey face or None; ``masks``: per frame bool mask of the
+    visible face (outside hands, the forearm and the mouth) or None. Consecutive usable frames
+    (up to ``MAX_SKIP`` faceless frames apart) are compared by NCC over the pixels visible in both.
+    A jump is 1 − NCC ≥ ``JUMP_MIN`` (and ``JUMP_Z`` robust SDs above the window's own changes);
+    the return needs 1 − NCC(before, after) ≤ ``RETURN_MAX``. On the development set (seed 1),
+    genuine hand passes gave "runs" whose face afterwards differed from the face before by 0.07–0.4
+    (the hand's edges, expressions); a swap dropping out changed by 0.3–0.9 and came back to within
+    0.03.
+    """
+    from interview_guard.challenges.geometry import ncc
+
+    n = len(recs)
+    valid = [i for i in range(n) if grays[i] is not None and masks[i] is not None]
+    c = centroids(recs)
+    d: dict[int, float] = {}
+    prev: dict[int, int] = {}
+    still: dict[int, bool] = {}
+    for a, b in zip(valid[:-1], valid[1:]):
+        if b - a > MAX_SKIP + 1 or cut[a + 1:b + 1].any():
+            continue
+        vis = masks[a] & masks[b]
+        if vis.sum() < min_area:
+            continue
+        d[b] = 1.0 - ncc(grays[b], grays[a], vis)
+        prev[b] = a
+        ra, rb = recs[a], recs[b]
+        iod = max(1.0, 0.5 * (ra.iod + rb.iod))
+        still[b] = (np.isfinite(c[a]).all() and np.isfinite(c[b]).all()
+                    and float(np.linalg.norm(c[b] - c[a])) / iod < STILL_SHIFT)
+    if len(d) < 6:
+        return [], {"jump_ref": None, "sizes": []}
+    fin = np.array(list(d.values()))
+    med = float(np.median(fin))
+    mad = max(0.01, float(np.median(np.abs(fin - med))) * 1.4826)
+    thr = max(JUMP_MIN, med + JUMP_Z * mad)
+    jumps = [i for i in sorted(d) if d[i] >= thr and still[i]]
+    runs: list[tuple[int, int]] = []
+    sizes: list[tuple[float, float, float]] = []
+    used = -1
+    for i in jumps:
+        if i <= used:
+            continue
+        before = prev[i]
+        for j in jumps:
+            if j <= i or j - i > max_len:
+                continue
+            if cut[i + 1:j + 1].any():
+                break
+            vis = masks[before] & masks[j]
+            if vis.sum() < min_area:
+                continue
+            back = 1.0 - ncc(grays[before], grays[j], vis)
+            if back <= RETURN_MAX:
+                runs.append((i, j))
+                sizes.append((float(d[i]), float(d[j]), float(back)))
+                used = j
+                break
+    return runs, {"jump_ref": med, "jump_mad": mad, "jump_thr": thr, "jumps": len(jumps), "sizes": sizes}

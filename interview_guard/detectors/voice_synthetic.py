@@ -1,0 +1,135 @@
+"""Synthetic or converted voice: the project's countermeasure model on the candidate's speech.
+
+Only speech is judged: Silero VAD (``perception.vad``) gates the audio, speech chunks are
+concatenated, and once 2 s of speech exist the last 4 s of it are scored by ``voice_cm.onnx``
+(LFCC statistics → MLP, ``perception.voice_cm``), then again after every further 1 s of speech.
+Silence, music and noise give no evidence at all (the detector abstains); so does audio too
+quiet or clipped to judge.
+
+The model's logit becomes an LLR with the calibration in its manifest row (fitted on held-out
+systems and speakers), clipped to [llr_min, 2.3] nats. Measured leave-one-system-out, the model
+is near or below chance on unseen voice-conversion systems (see the manifest row's ``quality``),
+so the shipped calibration has ``llr_min = 0``: it can add evidence of synthesis, never vouch for
+a voice. Call codecs, noise suppression and headsets
+also change a voice, so reasons never say "fake": they say what the model heard and what the
+interviewer can do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from interview_guard.core.types import NS_PER_S, Evidence
+from interview_guard.detectors.contract import Detector, Window
+from interview_guard.detectors.registry import register
+from interview_guard.perception.vad import CHUNK, CHUNK_NS, RATE
+
+
+@dataclass(frozen=True)
+class VoiceSyntheticConfig:
+    window_s: float = 4.0        # speech judged at once (the model's training windows)
+    min_speech_s: float = 2.0    # first judgement after this much speech
+    hop_s: float = 1.0           # then after every further hop_s of speech
+    min_rms_dbfs: float = -55.0  # quieter speech windows are not judged
+    max_clipped: float = 0.02    # fraction of samples at full scale above which we abstain
+    strong_llr: float = 1.0      # reason wording thresholds
+    mild_llr: float = 0.3
+
+
+@register
+class VoiceSyntheticDetector(Detector):
+    id = "voice_synthetic"
+    version = "1"
+    modality = "audio"
+    needs = frozenset({"audio", "speech"})
+    kind = "risk"
+    description = ("Synthetic or converted voice: the project's LFCC countermeasure model scores the candidate's "
+                   "speech (VAD-gated, 4-s windows).")
+
+    def __init__(self, config: VoiceSyntheticConfig | None = None, *, store=None) -> None:
+        self.config = config or VoiceSyntheticConfig()
+        self._store = store
+        self._stream = None
+        self._cm = None
+        self.reset()
+
+    def _models(self):
+        if self._stream is None:
+            from interview_guard.perception.vad import SpeechStream
+            from interview_guard.perception.voice_cm import VoiceCM
+
+            self._stream = SpeechStream(keep_s=10.0, store=self._store)
+            self._cm = VoiceCM(self._store)
+        return self._stream, self._cm
+
+    def reset(self) -> None:
+        if self._stream is not None:
+            self._stream.reset()
+        self._speech: list[np.ndarray] = []     # speech-only VAD chunks (newest last)
+        self._times: list[int] = []             # t_ns of each chunk's first sample
+        self._since_judged = 0                   # speech chunks since the last judgement
+        self._judged_once = False
+
+    def process(self, window: Window) -> Evidence | None:
+        chunk = window.audio
+        if chunk is None or len(chunk.samples) == 0:
+            return None
+        stream, cm = self._models()
+        n = stream.push(chunk)
+        if n == 0:
+            return None
+        c = self.config
+        audio, flags, t0 = stream.last(n * CHUNK / RATE)
+        keep = int(round(c.window_s * RATE / CHUNK))
+        for i in np.flatnonzero(flags):
+            self._speech.append(audio[i * CHUNK:(i + 1) * CHUNK])
+            self._times.append(t0 + int(i) * CHUNK_NS)
+            self._since_judged += 1
+        if len(self._speech) > keep:
+            del self._speech[:-keep], self._times[:-keep]
+        need_first = int(np.ceil(c.min_speech_s * RATE / CHUNK))
+        need_hop = int(np.ceil(c.hop_s * RATE / CHUNK))
+        if not self._judged_once:
+            if len(self._speech) < need_first:
+                return None
+        elif self._since_judged < need_hop:
+            return None
+        self._judged_once = True
+        self._since_judged = 0
+        speech = np.concatenate(self._speech)
+        t_start, t_end = self._times[0], self._times[-1] + CHUNK_NS
+        t_end = min(t_end, window.t_ns)
+        seconds = len(speech) / RATE
+        rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)) + 1e-12)
+        dbfs = 20 * np.log10(rms)
+        clipped = float(np.mean(np.abs(speech) >= 0.999))
+        details = {"speech_s": round(seconds, 2), "level_dbfs": round(dbfs, 1), "clipped": round(clipped, 4)}
+        if dbfs < c.min_rms_dbfs or clipped > c.max_clipped:
+            why = "too quiet" if dbfs < c.min_rms_dbfs else "distorted (clipped)"
+            return Evidence(self.id, t_start, t_end, 0.0, 0.0,
+                            f"The candidate's speech is {why}, so the voice check is paused for this stretch.",
+                            kind=self.kind, code="voice_unusable", details=details)
+        logit = cm.score(speech)
+        llr = cm.llr(logit)
+        quality = float(np.clip(seconds / c.window_s, 0.0, 1.0))
+        details.update(logit=round(logit, 3))
+        if llr >= c.strong_llr:
+            code = "voice_synthetic"
+            reason = ("The voice has traits of synthetic or converted speech (voice-model LLR "
+                      f"{llr:+.1f} over the last {seconds:.0f} s of speech). Heavy noise suppression or a poor "
+                      "line can do this too: ask the candidate to switch off voice effects, or verify by phone.")
+        elif llr >= c.mild_llr:
+            code = "voice_slightly_synthetic"
+            reason = (f"The voice shows slight traits of synthetic or converted speech (LLR {llr:+.1f}); "
+                      "not conclusive on its own.")
+        else:
+            code = "voice_no_sign"
+            reason = (f"The voice model found no clear sign of synthetic speech here (LLR {llr:+.1f}); it cannot "
+                      "rule out modern voice conversion on its own.")
+        return Evidence(self.id, t_start, t_end, llr, quality, reason, kind=self.kind, code=code, details=details)
+
+    @property
+    def speech_seconds(self) -> float:
+        return 0.0 if self._stream is None else self._stream.total_speech_s

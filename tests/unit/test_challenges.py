@@ -1,0 +1,316 @@
+"""Challenge-response checks without mediapipe: prompts, the state machine, the runner, and the
+scorers on constructed observations (a real portrait and its real mesh, a drawn hand)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from interview_guard.challenges import geometry as geo
+from interview_guard.challenges.offline import parse_spec, runner_for
+from interview_guard.challenges.protocol import (HAND_WAVE, HEAD_TURN, LEFT, LTR, RIGHT, RTL, HandWavePrompt,
+                                                 HeadTurnPrompt, PromptGenerator, Timing, with_timing)
+from interview_guard.challenges.runner import ChallengeRunner
+from interview_guard.challenges.state import ChallengeState, Phase
+from interview_guard.core.errors import ConfigError
+from interview_guard.core.types import NS_PER_S
+from tests.unit import challenge_synthetic as cs
+from tests.unit.challenge_synthetic import hand_landmarks
+from tests.unit.synthetic import face_mesh
+
+S = NS_PER_S
+
+
+@functools.lru_cache(maxsize=None)
+def _wave(**kw):
+    return tuple(cs.wave_observations(**kw))
+
+
+@functools.lru_cache(maxsize=None)
+def _turn(**kw):
+    return tuple(cs.turn_observations(**kw))
+
+
+def wave_observations(**kw):
+    return list(_wave(**kw))
+
+
+def turn_observations(**kw):
+    return list(_turn(**kw))
+
+
+# -- protocol ---------------------------------------------------------------------------------------
+
+def test_prompts_are_seeded_and_randomised():
+    a = [PromptGenerator(7).next(HAND_WAVE) for _ in range(1)]
+    g1, g2 = PromptGenerator(7), PromptGenerator(7)
+    seq1 = [g1.next(HAND_WAVE) for _ in range(20)] + [g1.next(HEAD_TURN) for _ in range(10)]
+    seq2 = [g2.next(HAND_WAVE) for _ in range(20)] + [g2.next(HEAD_TURN) for _ in range(10)]
+    assert seq1 == seq2 and seq1[0] == a[0]
+    g3 = PromptGenerator(8)
+    assert [g3.next(HAND_WAVE) for _ in range(20)] != seq1[:20]
+    many = [PromptGenerator(s).next(HAND_WAVE) for s in range(200)]
+    assert {p.hand for p in many} == {LEFT, RIGHT}
+    assert {p.direction for p in many} == {LTR, RTL}
+    assert {p.passes for p in many} == {1, 2, 3}
+    turns = [PromptGenerator(s).next(HEAD_TURN) for s in range(100)]
+    assert {t.first for t in turns} == {LEFT, RIGHT}
+    assert PromptGenerator().seed != PromptGenerator().seed        # a fresh per-call seed
+
+
+def test_instruction_text_says_what_to_do():
+    p = HandWavePrompt(hand=LEFT, direction=RTL, passes=3)
+    text = p.instruction()
+    assert "left hand" in text and "from your right to your left" in text and "three times" in text
+    t = HeadTurnPrompt(first=RIGHT).instruction()
+    assert t.index("to your right") < t.index("to your left")
+
+
+def test_directions_map_to_the_image():
+    # unmirrored stream: the candidate's left is the image's right
+    assert HandWavePrompt(direction=LTR).image_dx_sign == -1
+    assert HandWavePrompt(direction=RTL).image_dx_sign == 1
+    assert HandWavePrompt(direction=LTR, mirrored=True).image_dx_sign == 1
+    assert HeadTurnPrompt().yaw_sign(LEFT) == 1 and HeadTurnPrompt().yaw_sign(RIGHT) == -1
+    assert HeadTurnPrompt(mirrored=True).yaw_sign(LEFT) == -1
+
+
+def test_unknown_type_is_refused():
+    with pytest.raises(ValueError):
+        PromptGenerator(1).next("wink")
+
+
+# -- state machine ----------------------------------------------------------------------------------
+
+def test_state_machine_runs_on_timestamps_only():
+    st = ChallengeState(3.0, 8.0)
+    assert st.phase is Phase.IDLE
+    st.request()
+    assert st.phase is Phase.ARMED
+    assert [t.phase for t in st.update(10 * S)] == [Phase.COUNTDOWN]
+    assert st.seconds_left() == pytest.approx(3.0)
+    st.update(11 * S)
+    assert st.seconds_left() == pytest.approx(2.0) and st.progress() == pytest.approx(1 / 3)
+    assert st.in_baseline(11 * S) and not st.in_window(11 * S)
+    assert [t.phase for t in st.update(13 * S)] == [Phase.WINDOW]
+    st.update(17 * S)
+    assert st.progress() == pytest.approx(0.5) and st.seconds_left() == pytest.approx(4.0)
+    assert [t.phase for t in st.update(21 * S)] == [Phase.SCORING]
+    st.scored()
+    assert st.phase is Phase.DONE
+    with pytest.raises(ValueError):
+        ChallengeState(3.0, 0.0)
+
+
+def test_state_machine_jumps_over_a_gap_and_cancels():
+    st = ChallengeState(2.0, 4.0)
+    st.request()
+    st.update(0)
+    # a long stall in the stream: both boundaries pass in one step, in order
+    assert [t.phase for t in st.update(10 * S)] == [Phase.WINDOW, Phase.SCORING]
+    st2 = ChallengeState(2.0, 4.0)
+    st2.request()
+    st2.update(0)
+    st2.cancel()
+    assert st2.phase is Phase.CANCELLED
+    with pytest.raises(RuntimeError):
+        st3 = ChallengeState(1, 1)
+        st3.request()
+        st3.request()
+
+
+def test_scheduled_and_end_of_stream():
+    st = ChallengeState.scheduled(12 * S, 20 * S, baseline_s=2.0)
+    assert st.t0 == 10 * S
+    assert st.update(9 * S) == []
+    assert [t.phase for t in st.update(10 * S)] == [Phase.COUNTDOWN]
+    st.update(15 * S)
+    assert st.phase is Phase.WINDOW
+    assert [t.phase for t in st.end_of_stream()] == [Phase.SCORING] and st.cut_short
+
+
+# -- geometry -----------------------------------------------------------------------------------------
+
+def test_hand_mask_covers_the_eye_it_is_over():
+    mesh = face_mesh()
+    shape = (512, 512)                                   # full-size portrait geometry
+    eye = geo.poly_mask(mesh[list(geo.EYE_A), :2], shape)
+    iod = geo.iod(mesh)
+    over = hand_landmarks(tuple(mesh[list(geo.EYE_A), :2].mean(0) + [0, 0.35 * iod]), 1.1 * iod)
+    beside = hand_landmarks((float(mesh[234, 0]) - 1.5 * iod, float(mesh[1, 1])), 1.1 * iod)
+    assert geo.coverage(eye, geo.hand_shape_mask(over[:, :2], shape)) > 0.8
+    assert geo.coverage(eye, geo.hand_shape_mask(beside[:, :2], shape)) == 0.0
+    oval = geo.poly_mask(mesh[list(geo.FACE_OVAL), :2], shape)
+    assert geo.coverage(oval, geo.hand_hull_mask(over[:, :2], shape)) > 0.15
+
+
+def test_ncc_sees_structure_not_brightness():
+    rng = np.random.default_rng(0)
+    a = rng.normal(100, 20, (20, 30))
+    assert geo.ncc(a, a * 0.5 + 40) == pytest.approx(1.0)
+    assert abs(geo.ncc(a, rng.normal(100, 20, (20, 30)))) < 0.3
+
+
+# -- scoring through the runner -----------------------------------------------------------------------
+
+def _run(obs, kind, prompt, start_s, end_s):
+    r = ChallengeRunner()
+    r.schedule(start_s, end_s, kind, prompt)
+    evs = [e for o in obs if (e := r.observe(o)) is not None]
+    if not evs:
+        e = r.finish()
+        evs = [e] if e is not None else []
+    assert len(evs) == 1
+    return r.results[-1], evs[0]
+
+
+def _check_evidence(ev, kind, result):
+    assert ev.detector == f"challenge_{kind}"
+    assert ev.details["result"] == result and ev.details["type"] == kind
+    assert math.isfinite(ev.llr) and 0.0 <= ev.quality <= 1.0 and ev.reason
+    json.dumps(ev.to_json())                              # JSON-serialisable for evidence.jsonl
+    if result == "failed":
+        assert 3.0 <= ev.llr <= 5.0
+    elif result == "passed":
+        assert -2.0 <= ev.llr <= -1.0
+    else:
+        assert ev.llr == 0.0
+
+
+WAVE = HandWavePrompt(direction=LTR, passes=2)       # LTR = image x decreasing (first_dx=-1)
+
+
+def test_real_hand_over_the_eyes_passes():
+    res, ev = _run(wave_observations(window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "passed", res.reason
+    _check_evidence(ev, HAND_WAVE, "passed")
+    assert ev.t_start_ns == 2 * S and ev.t_end_ns == int(6.9 * S)
+    assert res.measurements["covered_frames"] >= 3 and res.measurements["covered_visible"] == 0
+    assert res.measurements["passes"] == 2
+
+
+def test_face_painted_over_the_hand_fails():
+    res, ev = _run(wave_observations(painted=True, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "failed", res.reason
+    _check_evidence(ev, HAND_WAVE, "failed")
+    assert "visible through the hand" in res.reason
+
+
+def test_hand_vanishing_inside_the_face_fails():
+    res, _ = _run(wave_observations(painted=True, vanish=True, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "failed", res.reason
+    assert "vanished" in res.reason or "lost" in res.reason
+
+
+def test_no_hand_is_inconclusive_never_failed():
+    res, ev = _run(wave_observations(hand=False, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "inconclusive"
+    _check_evidence(ev, HAND_WAVE, "inconclusive")
+    assert "ask again" in res.reason
+
+
+def test_wrong_direction_or_too_few_passes_is_inconclusive():
+    res, _ = _run(wave_observations(first_dx=+1, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "inconclusive" and "direction" in res.reason
+    res, _ = _run(wave_observations(passes=1, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "inconclusive" and "once" in res.reason
+    # without a prompt (offline span) the nonce is not checked
+    res, _ = _run(wave_observations(first_dx=+1, window_s=5.0), HAND_WAVE, None, 2.0, 6.9)
+    assert res.result == "passed"
+
+
+TURN = HeadTurnPrompt(first=LEFT)
+
+
+def test_head_turn_both_ways_passes_and_a_staircase_fails():
+    res, ev = _run(turn_observations(), HEAD_TURN, TURN, 2.0, 7.9)
+    assert res.result == "passed", res.reason
+    _check_evidence(ev, HEAD_TURN, "passed")
+    assert "45°" in res.reason                       # below the strong range: says a fuller turn is stronger
+    res, ev = _run(turn_observations(stale=3), HEAD_TURN, TURN, 2.0, 7.9)
+    assert res.result == "failed", res.reason
+    _check_evidence(ev, HEAD_TURN, "failed")
+
+
+def test_head_turn_noncompliance_is_inconclusive_even_with_artefacts():
+    res, _ = _run(turn_observations(peak_deg=8.0, stale=3), HEAD_TURN, TURN, 2.0, 7.9)
+    assert res.result == "inconclusive" and "frontal" in res.reason
+    res, _ = _run(turn_observations(peak_deg=20.0), HEAD_TURN, TURN, 2.0, 7.9)
+    assert res.result == "inconclusive" and "did not turn past 25°" in res.reason
+    res, _ = _run(turn_observations(), HEAD_TURN, HeadTurnPrompt(first=RIGHT), 2.0, 7.9)
+    assert res.result == "inconclusive" and "first" in res.reason
+    res, _ = _run(turn_observations(both=False), HEAD_TURN, TURN, 2.0, 7.9)
+    assert res.result == "inconclusive" and "right" in res.reason
+
+
+# -- the runner as the pipeline and the UI use it ----------------------------------------------------
+
+def test_runner_live_request_countdown_window_and_hands():
+    hands_log = []
+    r = ChallengeRunner(seed=3, set_hands=hands_log.append)
+    obs = wave_observations(t0_s=100.0, window_s=5.0)
+    assert r.snapshot().phase is Phase.IDLE and not r.want_hands
+    wave = with_timing(WAVE, Timing(2.0, 4.9))
+    prompt = r.request(HAND_WAVE, wave)
+    assert prompt is wave and r.snapshot().phase is Phase.ARMED and r.snapshot().instruction == WAVE.instruction()
+    with pytest.raises(RuntimeError):
+        r.request(HEAD_TURN)
+    phases, evs = [], []
+    t_score = 0.0
+    for o in obs:
+        t = time.perf_counter()
+        e = r.observe(o)
+        if e is not None:
+            t_score = time.perf_counter() - t
+            evs.append(e)
+        phases.append(r.snapshot().phase)
+    assert Phase.COUNTDOWN in phases and Phase.WINDOW in phases and phases[-1] is Phase.DONE
+    assert hands_log == [True, False]               # hands on for the countdown + window, then off
+    assert len(evs) == 1 and evs[0].details["result"] == "passed"
+    assert evs[0].t_start_ns == obs[0].t_ns + 2 * S
+    assert t_score < 2.0                            # the result comes within 2 s of the window closing
+    assert r.snapshot().result is r.results[-1]
+
+
+def test_runner_cancel_and_reset():
+    hands = []
+    r = ChallengeRunner(set_hands=hands.append)
+    obs = wave_observations(window_s=5.0)
+    r.request(HAND_WAVE, WAVE)
+    for o in obs[:15]:
+        r.observe(o)
+    assert r.snapshot().phase is Phase.COUNTDOWN and r.want_hands
+    r.cancel()
+    assert all(r.observe(o) is None for o in obs[15:])
+    assert r.snapshot().phase is Phase.CANCELLED and hands == [True, False]
+    r.request(HEAD_TURN)                           # a new one can start after a cancel
+    r.reset()
+    assert r.snapshot().phase is Phase.IDLE and not r.want_hands
+
+
+def test_runner_requests_from_another_thread():
+    r = ChallengeRunner()
+    obs = wave_observations(window_s=5.0)
+    th = threading.Thread(target=lambda: r.request(HAND_WAVE, with_timing(WAVE, Timing(2.0, 4.9))))
+    th.start()
+    th.join()
+    evs = [e for o in obs if (e := r.observe(o)) is not None]
+    assert len(evs) == 1
+
+
+def test_offline_spec_parsing():
+    assert parse_spec("12.5-20:hand_wave") == (12.5, 20.0, HAND_WAVE)
+    assert parse_spec("3-9") == (3.0, 9.0, HAND_WAVE)
+    assert parse_spec(" 3 - 9 : head_turn ") == (3.0, 9.0, HEAD_TURN)
+    for bad in ("", "9-3", "1-1.5", "1-x", "3-9:wink"):
+        with pytest.raises(ConfigError):
+            parse_spec(bad)
+    with pytest.raises(ConfigError):
+        runner_for(["3-9", "10-14"])                # the second's baseline overlaps the first
+    runner_for(["3-9", "12-18:head_turn"])
