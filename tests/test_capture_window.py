@@ -314,8 +314,17 @@ def test_find_and_capture_call_window(call_window, monkeypatch):
             cap = frames[wanted[k]].image
             match.append(float(np.mean(np.abs(cap.astype(np.int16) - m).max(axis=2) <= 3)))
     assert np.median(match) >= 0.99, f"pixel match with the movie: {match}"
+
+    # perception finds the candidate's face in the captured call window (issue 2: >= 95 % of frames)
+    from interview_guard.perception.landmarks import Perceiver, PerceptionConfig
+
+    with Perceiver(None, PerceptionConfig(hands_every=0)) as perceiver:
+        with_face = sum(1 for f in frames if perceiver.observe(f, want_hands=False).faces)
+    face_fraction = with_face / len(frames)
+    assert face_fraction >= 0.95, f"face found in only {with_face}/{len(frames)} captured frames"
     print(f"\ncaptured {len(frames)} frames in {elapsed:.2f} s; grab+convert {src.grab_ms:.2f} ms median "
-          f"at {WIN_W}x{WIN_H}; pixel match {np.round(match, 4).tolist()}; late ticks {src.late_ticks}")
+          f"at {WIN_W}x{WIN_H}; pixel match {np.round(match, 4).tolist()}; late ticks {src.late_ticks}; "
+          f"face in {100 * face_fraction:.1f} % of captured frames")
 
 
 @pytest.mark.corpus

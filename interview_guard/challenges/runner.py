@@ -262,7 +262,11 @@ class ChallengeRunner:
 
 def install(analyzer, runner: ChallengeRunner):
     """Add ``runner`` to ``analyzer``'s video steps and let it switch hands on for every frame
-    during a challenge. Returns the analyzer."""
+    during a challenge. Returns the analyzer. An analyzer without detector lists (a stand-in
+    used by embedding code) is returned unchanged: challenges then stay idle."""
+    if not (isinstance(getattr(analyzer, "detectors", None), list)
+            and isinstance(getattr(analyzer, "video_detectors", None), list)):
+        return analyzer
     if runner not in analyzer.detectors:
         analyzer.detectors.append(runner)
     if runner not in analyzer.video_detectors:

@@ -2,7 +2,8 @@
 evidence list, timeline, saved recordings; Flag; offline analysis.
 
 Shortcuts: Ctrl+R start, Ctrl+. or Esc stop, Ctrl+O choose a source, L landmarks, H hands,
-F flag this moment (save 15 s before and 10 s after), Ctrl+Shift+O analyse a recording.
+F flag this moment (save 15 s before and 10 s after), Ctrl+Shift+O analyse a recording,
+Ctrl+K start a challenge (hand wave or head turn) while a session runs.
 
 Side panel: the risk meter on top, the counters, then tabs ("What the checks noticed",
 "Timeline", "Saved moments"). Other features add a tab with ``add_side_panel(widget, title)``.
@@ -26,9 +27,11 @@ from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QMainWind
                                QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from interview_guard.capture.base import VideoSource
+from interview_guard.challenges.runner import ChallengeRunner, with_runner
 from interview_guard.core.errors import IGError
 from interview_guard.core.types import SourceEvent, SourceEventKind
 from interview_guard.ui.bridge import SessionBridge
+from interview_guard.ui.challenge_panel import ChallengePanel
 from interview_guard.ui.counters import CountersPanel
 from interview_guard.ui.evidence_list import EvidenceList
 from interview_guard.ui.live_view import LiveView
@@ -38,7 +41,8 @@ from interview_guard.ui.consent import ConsentPanel
 from interview_guard.ui.recordings_panel import RecordingsPanel
 from interview_guard.ui.risk_meter import RiskMeter
 from interview_guard.ui.timeline import EvidenceTimeline
-from interview_guard.pipeline.live import DEMO_SPEC, describe_spec, open_live_session, session_for_source
+from interview_guard.pipeline.live import (DEMO_SPEC, default_analyzer, describe_spec, open_live_session,
+                                           session_for_source)
 
 WINDOW_TITLE = "interview-guard"
 LOCAL_NOTICE = "Analysis is local: nothing leaves this machine. No video, audio or results are uploaded."
@@ -68,7 +72,9 @@ class MainWindow(QMainWindow):
         self.analyse_view = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(WINDOW_TITLE)
-        self.analyzer_factory = analyzer_factory
+        # challenges: one runner per window; the worker's analyzer feeds it every observation
+        self.challenge_runner = ChallengeRunner()
+        self.analyzer_factory = with_runner(analyzer_factory or default_analyzer, self.challenge_runner)
         self._picker_factory = picker_factory
         self.picker = None
         self.spec: str | None = None
@@ -88,6 +94,8 @@ class MainWindow(QMainWindow):
         self.bridge.finished.connect(self._on_finished)
         self.bridge.cues.connect(self._on_cues)
         self.bridge.risk.connect(self._on_risk)
+        self.bridge.started.connect(lambda: self.challenge_panel.set_session_active(True))
+        self.bridge.finished.connect(lambda: self.challenge_panel.set_session_active(False))
 
         self._build_actions()
         self._build_ui()
@@ -142,6 +150,8 @@ class MainWindow(QMainWindow):
             self.addAction(a)
 
     def _build_ui(self) -> None:
+        self.challenge_panel = ChallengePanel(self.challenge_runner)
+        self.challenge_panel.setObjectName("challengePanel")
         tb = QToolBar("Session")
         tb.setObjectName("sessionToolbar")
         tb.setMovable(False)
@@ -172,6 +182,8 @@ class MainWindow(QMainWindow):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
+        tb.addAction(self.challenge_panel.challenge_action)
+        self.addAction(self.challenge_panel.challenge_action)        # Ctrl+K anywhere in the window
         tb.addAction(self.flag_action)
         self.flag_button = tb.widgetForAction(self.flag_action)
         if self.flag_button is not None:
@@ -208,6 +220,7 @@ class MainWindow(QMainWindow):
         side_lay.addWidget(self.consent_panel)
         self.risk_meter = RiskMeter()
         side_lay.addWidget(self.risk_meter)
+        side_lay.addWidget(self.challenge_panel)
         self.counters = CountersPanel()
         side_lay.addWidget(self.counters)
         self.side_tabs = QTabWidget()

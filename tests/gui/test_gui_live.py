@@ -489,3 +489,35 @@ def test_run_gui_timed_screenshot(qapp, tmp_path):
     assert colour_pixels(rgb, LANDMARK_COLOR) >= 50
     assert session_threads_alive() == []
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+
+
+# -- challenges in the main window --------------------------------------------------------------------
+
+def test_challenge_in_the_main_window_on_the_demo(qtbot, window):
+    """Ctrl+K during a live session: the instruction to read aloud, the countdown, then a result
+    with reasons from the real analysis worker. The demo has nobody waving a hand, so the honest
+    answer is "Inconclusive" (non-compliance is never "Did not pass")."""
+    from interview_guard.challenges.protocol import HAND_WAVE
+    from interview_guard.challenges.state import Phase
+
+    win = window
+    panel = win.challenge_panel
+    assert not panel.challenge_action.isEnabled()             # no session yet
+    spec, _ = clip_spec()
+    assert win.start_source(spec)
+    qtbot.waitUntil(lambda: analysed(win) >= 5, timeout=30000)
+    assert panel.challenge_action.isEnabled()
+    panel.type_box.setCurrentIndex(0)
+    QTest.keyClick(win, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    st = win.challenge_runner.snapshot()
+    assert st.phase in (Phase.ARMED, Phase.COUNTDOWN) and st.kind == HAND_WAVE
+    assert st.prompt.instruction() in panel.instruction_label.text()
+    qtbot.waitUntil(lambda: win.challenge_runner.snapshot().phase is Phase.COUNTDOWN, timeout=5000)
+    qtbot.waitUntil(lambda: panel.result_label.text() != "", timeout=30000)
+    assert panel.result_label.text() == "Inconclusive", panel.reasons_label.text()
+    assert "hand" in panel.reasons_label.text().lower()
+    res = win.challenge_runner.results[-1]
+    assert res.kind == HAND_WAVE
+    # the result also went into the session's evidence (a reviewer sees it in the notes)
+    qtbot.waitUntil(lambda: any(e.detector == "challenge_hand_wave" for e in win.evidence_list.evidence_items()),
+                    timeout=5000)
