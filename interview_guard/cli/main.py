@@ -126,8 +126,10 @@ def cmd_live(args: argparse.Namespace) -> int:
     spec = args.source or (f"window:{args.window}" if args.window else None)
     if not spec:
         raise IGError("live needs --window TITLE or --source SPEC")
-    session = open_live_session(spec)
+    session = open_live_session(spec, audio=args.audio)
     clock = session.clock
+    if not args.quiet_audio_note:
+        print(f"[live] {session.audio_note}", file=sys.stderr)
     out = prepare_out_dir(Path(args.out) if args.out else default_out_dir("live-" + time.strftime("%Y%m%d-%H%M%S")))
     session.start()
     try:
@@ -156,7 +158,9 @@ def cmd_live(args: argparse.Namespace) -> int:
                "fps": round(st.fps, 2), "latency_p50_ms": round(st.latency_p50_ms, 1),
                "latency_p95_ms": round(st.latency_p95_ms, 1),
                "ended": None if end_msg is None else {"kind": end_msg.kind.value, "message": end_msg.message},
-               "max_level": session.max_level, "cues": [c.to_json() for c in session.all_cues]}
+               "max_level": session.max_level, "cues": [c.to_json() for c in session.all_cues],
+               "audio": {"source": st.audio, "chunks_analysed": st.audio_chunks, "chunks_dropped": st.audio_dropped,
+                         "note": session.audio_note}}
     summary.update(session.run_stats.summary())
     write_evidence_jsonl(out / "evidence.jsonl", session.all_evidence)
     atomic_write_json(out / "summary.json", summary)
@@ -279,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--window", help="part of the call window's title, e.g. 'Zoom Meeting'")
     lv.add_argument("--source", help="any source spec instead of --window")
     lv.add_argument("--seconds", type=float, default=30.0)
+    lv.add_argument("--audio", default="auto",
+                    help="sound to analyse: auto (a recording's own track, else the call audio through the "
+                         "system loopback when available), loopback[:MONITOR], mic[:DEVICE], file:PATH, none")
+    lv.add_argument("--quiet-audio-note", action="store_true", help=argparse.SUPPRESS)
     lv.add_argument("--out")
     lv.set_defaults(func=cmd_live)
 

@@ -54,6 +54,8 @@ class FlagRecording:
         fr = cls(rec, store)
         fr._session = session
         session.frame_taps.append(rec.push_video)
+        if hasattr(session, "audio_taps"):           # the call audio goes into the segments too
+            session.audio_taps.append(rec.push_audio)
         session.result_taps.append(fr._on_result)
         return fr
 

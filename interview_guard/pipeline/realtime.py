@@ -9,6 +9,12 @@
 
 Latency is measured from the frame's capture stamp (``t_ns`` from the session clock) to the
 moment its evidence is ready.
+
+Audio (optional ``audio_source``, stamped by the same session clock): a third thread reads it into
+a bounded drop-oldest queue (60 s of 0.1-s chunks; overflows counted as ``audio_dropped``); the
+worker hands every waiting chunk to ``Analyzer.on_audio`` before each frame (and while it waits
+for frames), so voice evidence joins the same step results, fusion and evidence list. An audio
+source that fails or ends does not stop the video: its event is reported and the session goes on.
 """
 
 from __future__ import annotations
@@ -23,11 +29,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from interview_guard.capture.base import VideoSource
+from interview_guard.capture.base import AudioSource, VideoSource
 from interview_guard.core.buffers import DropOldestQueue
 from interview_guard.core.clock import SessionClock
 from interview_guard.core.errors import IGError
-from interview_guard.core.types import NS_PER_S, Evidence, SourceEvent, SourceEventKind, VideoFrame
+from interview_guard.core.types import NS_PER_S, AudioChunk, Evidence, SourceEvent, SourceEventKind, VideoFrame
 from interview_guard.pipeline.analyzer import Analyzer, RunStats, StepResult
 
 
@@ -80,6 +86,54 @@ class PacedSource(VideoSource):
             self.inner = self.reopen()
 
 
+class PacedAudioSource(AudioSource):
+    """Plays a recording's audio at its own rate, re-stamped by a session clock: each chunk is
+    handed over when it has been "heard" (its end is due), as a loopback capture would."""
+
+    def __init__(self, inner: AudioSource, clock: SessionClock, *, loop: bool = False,
+                 reopen: Callable[[], AudioSource] | None = None) -> None:
+        super().__init__()
+        self.inner = inner
+        self.clock = clock
+        self.loop = loop
+        self.reopen = reopen
+        self.name = inner.name
+        self.live = True
+
+    def stop(self) -> None:
+        super().stop()
+        self.inner.stop()
+
+    def __iter__(self) -> Iterator[AudioChunk | SourceEvent]:
+        while True:
+            start_wall = self.clock.now_ns()
+            ended: SourceEvent | None = None
+            for item in self.inner:
+                if isinstance(item, SourceEvent):
+                    ended = item
+                    break
+                t = start_wall + item.t_ns
+                due = t + item.duration_ns
+                while not self.stopping:
+                    wait = (due - self.clock.now_ns()) / NS_PER_S
+                    if wait <= 0:
+                        break
+                    time.sleep(min(wait, 0.05))
+                if self.stopping:
+                    self.inner.stop()
+                    yield SourceEvent(self.clock.now_ns(), SourceEventKind.ENDED, "stopped", self.name)
+                    return
+                yield dataclasses.replace(item, t_ns=t, source=self.name)
+            if not self.loop or self.reopen is None or self.stopping or (ended and ended.kind is not SourceEventKind.ENDED):
+                yield SourceEvent(self.clock.now_ns(), ended.kind if ended else SourceEventKind.ENDED,
+                                  ended.message if ended else "end of audio", self.name)
+                return
+            self.inner = self.reopen()
+
+
+AUDIO_QUEUE_CHUNKS = 600          # 60 s of 0.1-s chunks
+
+
 @dataclass(frozen=True, slots=True)
 class LiveStats:
     captured: int
@@ -91,6 +145,10 @@ class LiveStats:
     perception_ms: float
     running: bool
     evidence_overflow: int
+    audio_chunks: int = 0           # audio chunks analysed (0: no audio source)
+    audio_dropped: int = 0          # audio chunks dropped because the analysis fell behind
+    audio: str = ""                 # the audio source's name ("" = none)
+    audio_s: float = 0.0            # seconds of sound analysed
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +165,15 @@ class RealtimeSession:
     """
 
     def __init__(self, source: VideoSource, analyzer_factory: Callable[[], Analyzer], *,
-                 clock: SessionClock | None = None, queue_size: int = 2, evidence_queue: int = 10000) -> None:
+                 clock: SessionClock | None = None, queue_size: int = 2, evidence_queue: int = 10000,
+                 audio_source: AudioSource | None = None) -> None:
         self.source = source
+        self.audio_source = audio_source
+        self.audio_chunks: DropOldestQueue[AudioChunk] = DropOldestQueue(AUDIO_QUEUE_CHUNKS)
+        self.audio_taps: list[Callable[[AudioChunk], None]] = []
+        self.audio_analysed = 0
+        self.audio_seconds = 0.0
+        self.audio_event: SourceEvent | None = None
         self.clock = clock or getattr(source, "clock", None) or SessionClock()
         self._factory = analyzer_factory
         self.frames: DropOldestQueue[VideoFrame] = DropOldestQueue(queue_size)
@@ -134,6 +199,8 @@ class RealtimeSession:
         self._stop = threading.Event()
         self._capture_thread = threading.Thread(target=self._capture_loop, name="ig-capture", daemon=True)
         self._worker_thread = threading.Thread(target=self._worker_loop, name="ig-analysis", daemon=True)
+        self._audio_thread = (threading.Thread(target=self._audio_loop, name="ig-audio", daemon=True)
+                              if audio_source is not None else None)
         self.want_hands: bool | None = None
         self.analyzer: Analyzer | None = None
 
@@ -141,6 +208,8 @@ class RealtimeSession:
     def start(self) -> "RealtimeSession":
         self._worker_thread.start()
         self._capture_thread.start()
+        if self._audio_thread is not None:
+            self._audio_thread.start()
         return self
 
     def wait_started(self, timeout: float = 30.0) -> None:
@@ -152,11 +221,15 @@ class RealtimeSession:
     def stop(self) -> None:
         self._stop.set()
         self.source.stop()
+        if self.audio_source is not None:
+            self.audio_source.stop()
         self.frames.close()
 
     def join(self, timeout: float = 10.0) -> None:
         self._capture_thread.join(timeout)
         self._worker_thread.join(timeout)
+        if self._audio_thread is not None and self._audio_thread.is_alive():
+            self._audio_thread.join(timeout)
 
     @property
     def running(self) -> bool:
@@ -215,6 +288,57 @@ class RealtimeSession:
         finally:
             self.frames.close()
 
+    def _audio_loop(self) -> None:
+        src = self.audio_source
+        while not self._started.wait(0.05):
+            if self._stop.is_set():
+                break
+        if self._start_error is not None or self._stop.is_set():
+            src.close()
+            return
+        name = getattr(src, "name", "audio")
+        try:
+            for item in src:
+                if isinstance(item, SourceEvent):
+                    if not (item.kind is SourceEventKind.ENDED and item.message == "stopped"):
+                        self.audio_event = item
+                        if item.kind in (SourceEventKind.LOST, SourceEventKind.ERROR):
+                            self.events.put(SourceEvent(item.t_ns, item.kind, f"audio: {item.message}; the video "
+                                                        "analysis goes on without sound", name))
+                    if item.kind is not SourceEventKind.STARTED:
+                        break
+                    continue
+                self.audio_chunks.put(item)
+                for tap in self.audio_taps:
+                    try:
+                        tap(item)
+                    except Exception:  # noqa: BLE001 - a tap (recorder) must never stop capture
+                        pass
+                if self._stop.is_set():
+                    break
+        except Exception as e:  # noqa: BLE001 - an audio failure must not stop the video
+            self.audio_event = SourceEvent(self.clock.now_ns(), SourceEventKind.ERROR, f"audio capture failed: {e}", name)
+            self.events.put(SourceEvent(self.audio_event.t_ns, SourceEventKind.ERROR,
+                                        f"audio capture failed ({e}); the video analysis goes on without sound", name))
+        finally:
+            try:
+                src.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _analyse_audio(self) -> tuple[Evidence, ...]:
+        """Every waiting audio chunk through ``analyzer.on_audio`` (worker thread)."""
+        chunks = self.audio_chunks.drain() if len(self.audio_chunks) else []
+        on_audio = getattr(self.analyzer, "on_audio", None)
+        if not chunks or on_audio is None:
+            return ()
+        out: list[Evidence] = []
+        for c in chunks:
+            out.extend(on_audio(c))
+            self.audio_analysed += 1
+            self.audio_seconds += c.duration_ns / NS_PER_S
+        return tuple(out)
+
     def _worker_loop(self) -> None:
         try:
             self.analyzer = self._factory()
@@ -230,6 +354,15 @@ class RealtimeSession:
                 if frame is None:
                     if self.frames.closed and len(self.frames) == 0:
                         break
+                    try:                      # no picture for now (window hidden?): the voice goes on
+                        self._publish_loose(self._analyse_audio())
+                    except Exception as e:  # noqa: BLE001 - reported like a frame failure below
+                        self.events.put(SourceEvent(self.clock.now_ns(), SourceEventKind.ERROR,
+                                                    f"the audio analysis stopped on an unexpected error: {e}",
+                                                    getattr(self.audio_source, "name", "audio")))
+                        self._stop.set()
+                        self.source.stop()
+                        break
                     continue
                 try:
                     external: tuple[Evidence, ...] = ()
@@ -237,9 +370,10 @@ class RealtimeSession:
                         external += self._external.get_nowait()
                     if external and hasattr(self.analyzer, "add_evidence"):
                         self.analyzer.add_evidence(external)
+                    heard = self._analyse_audio()
                     r = self.analyzer.on_frame(frame, want_hands=self.want_hands)
-                    if external:
-                        r = dataclasses.replace(r, evidence=external + r.evidence)
+                    if external or heard:
+                        r = dataclasses.replace(r, evidence=external + heard + r.evidence)
                 except Exception as e:  # noqa: BLE001 - report, stop capture, keep what we have
                     self.events.put(SourceEvent(frame.t_ns, SourceEventKind.ERROR,
                                                 f"the analysis stopped on an unexpected error: {e}", self.source.name))
@@ -263,7 +397,15 @@ class RealtimeSession:
             if hasattr(self.analyzer, "finish_fusion"):
                 self._publish_fusion(self.analyzer.finish_fusion())
         finally:
+            if self.audio_source is not None:      # the picture ended: so does listening
+                self.audio_source.stop()
             self.analyzer.close()
+
+    def _publish_loose(self, evidence: tuple[Evidence, ...]) -> None:
+        """Evidence produced between frames (audio while no picture arrives)."""
+        for ev in evidence:
+            self.all_evidence.append(ev)
+            self.evidence.put(ev)
 
     def _publish_fusion(self, cues) -> None:
         for c in cues:
@@ -287,5 +429,7 @@ class RealtimeSession:
             captured=self._captured, analysed=self.run_stats.frames_analysed, dropped=self.frames.dropped,
             fps=fps, latency_p50_ms=float(np.percentile(lat, 50)), latency_p95_ms=float(np.percentile(lat, 95)),
             perception_ms=float(np.median(pm)) if pm else 0.0, running=self.running,
-            evidence_overflow=self.evidence.dropped,
+            evidence_overflow=self.evidence.dropped, audio_chunks=self.audio_analysed,
+            audio_dropped=self.audio_chunks.dropped, audio_s=self.audio_seconds,
+            audio=getattr(self.audio_source, "name", "") if self.audio_source is not None else "",
         )

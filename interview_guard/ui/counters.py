@@ -30,16 +30,19 @@ class CountersPanel(QFrame):
                              "a few are normal on a slow machine.")
         self.latency = value("latencyValue", "Time from capturing a frame to its result (median, 95th percentile).")
         self.perception = value("perceptionValue", "Time the face and hand models take per frame (median).")
+        self.sound = value("soundValue", "Sound the voice checks listen to, in 0.1-s pieces (analysed, and "
+                                         "skipped because the analysis was busy).")
         form.addRow("Analysed", self.analysed)
         form.addRow("Speed", self.fps)
         form.addRow("Dropped", self.dropped)
         form.addRow("Latency", self.latency)
         form.addRow("Models", self.perception)
+        form.addRow("Sound", self.sound)
         self.last = None
 
     def reset(self) -> None:
         self.last = None
-        for lab in (self.analysed, self.fps, self.dropped, self.latency, self.perception):
+        for lab in (self.analysed, self.fps, self.dropped, self.latency, self.perception, self.sound):
             lab.setText(DASH)
 
     def show_stats(self, st) -> None:
@@ -51,3 +54,9 @@ class CountersPanel(QFrame):
         if st.analysed:
             self.latency.setText(f"{st.latency_p50_ms:.0f} ms (p95 {st.latency_p95_ms:.0f} ms)")
             self.perception.setText(f"{st.perception_ms:.0f} ms per frame")
+        audio = getattr(st, "audio", "")
+        if not audio:
+            self.sound.setText("not analysed")
+        else:
+            dropped = getattr(st, "audio_dropped", 0)
+            self.sound.setText(f"{getattr(st, 'audio_s', 0.0):.0f} s heard" + (f" ({dropped} skipped)" if dropped else ""))

@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self._picker_factory = picker_factory
         self.picker = None
         self.spec: str | None = None
+        self.audio_spec = "auto"         # see pipeline.live: a recording's own sound, else the call loopback
         self.last_error: str | None = None
         self.last_event: SourceEvent | None = None
         self._pending_spec: str | None = None
@@ -316,7 +317,7 @@ class MainWindow(QMainWindow):
         self.last_error = None
         self.set_status(f"Opening {describe_spec(spec)}…")
         try:
-            session = open_live_session(spec, analyzer_factory=self.analyzer_factory)
+            session = open_live_session(spec, analyzer_factory=self.analyzer_factory, audio=self.audio_spec)
         except IGError as e:
             self.show_error(f"Cannot open {describe_spec(spec)}: {e}")
             self._update_controls()
@@ -345,6 +346,8 @@ class MainWindow(QMainWindow):
         self.timeline.reset()
         self.recording.session_started(session)
         self.counters.reset()
+        note = getattr(session, "audio_note", "")
+        self.counters.sound.setToolTip(note[:1].upper() + note[1:] + "." if note else "")
         self.live_view.set_state_text("")
         self.evidence_list.add_separator(f"{describe_spec(spec)}")
         self.set_status(f"Starting the analysis of {describe_spec(spec)} (checking the models)…")
@@ -375,8 +378,12 @@ class MainWindow(QMainWindow):
                 from interview_guard.ui.source_picker import SourcePicker
 
                 self.picker = SourcePicker(self)
-            self.picker.source_chosen.connect(self.start_source)
+            self.picker.source_chosen.connect(self._picked)
         self.picker.open()
+
+    def _picked(self, spec: str) -> None:
+        self.audio_spec = str(getattr(self.picker, "audio_spec", self.audio_spec))
+        self.start_source(spec)
 
     def offer_call_window(self, title: str) -> None:
         """A call window was found at start-up: offer it instead of starting anything by surprise."""

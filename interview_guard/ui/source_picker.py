@@ -13,8 +13,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap, QShowEvent, QHideEvent
-from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 ROLE_TITLE = Qt.ItemDataRole.UserRole + 1
 ROLE_ID = Qt.ItemDataRole.UserRole + 2
@@ -45,6 +44,10 @@ def rgb_to_pixmap(img: np.ndarray) -> QPixmap:
     a = np.ascontiguousarray(img)
     h, w = a.shape[:2]
     return QPixmap.fromImage(QImage(a.data, w, h, a.strides[0], QImage.Format.Format_RGB888).copy())
+
+
+AUDIO_CHOICES = (("Automatic", "auto"), ("Call audio (system loopback)", "loopback"),
+                 ("Microphone", "mic"), ("No sound", "none"))
 
 
 class SourcePicker(QDialog):
@@ -87,6 +90,18 @@ class SourcePicker(QDialog):
         self.status.setObjectName("pickerStatus")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+
+        sound = QHBoxLayout()
+        sound.addWidget(QLabel("Sound to analyse:"))
+        self.audio_box = QComboBox()
+        self.audio_box.setObjectName("audioChoice")
+        for label, spec in AUDIO_CHOICES:
+            self.audio_box.addItem(label, spec)
+        self.audio_box.setToolTip("Automatic: a recording's own sound; for a call, the call audio through the "
+                                  "system loopback when available. Nothing is sent anywhere.")
+        sound.addWidget(self.audio_box)
+        sound.addStretch(1)
+        lay.addLayout(sound)
 
         row = QHBoxLayout()
         self.window_btn = QPushButton("Analyse this window")
@@ -220,6 +235,11 @@ class SourcePicker(QDialog):
         self.window_btn.setEnabled(self.windows.currentItem() is not None)
 
     # -- choosing -------------------------------------------------------------------------------------
+    @property
+    def audio_spec(self) -> str:
+        """The chosen sound source: ``auto``, ``loopback``, ``mic`` or ``none``."""
+        return str(self.audio_box.currentData() or "auto")
+
     def _choose(self, spec: str) -> None:
         self.source_chosen.emit(spec)
         self.accept()
