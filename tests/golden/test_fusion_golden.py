@@ -273,3 +273,25 @@ def test_batch_summary_and_resume(tmp_path):
     os.utime(src / "a.mp4", (1, 1))
     res3 = run_batch(src, out, workers=1, analyzer_factory=pinned_analyzer, log=lambda m: None)
     assert (res3.analysed, res3.skipped) == (1, 1)
+
+
+# -- one long recording on both cores ---------------------------------------------------------------------
+
+def test_two_part_analysis_matches_one_pass(runs, tmp_path, monkeypatch):
+    """The two-process path (used for recordings of 10 min or more) on a short clip: same frames,
+    nearly the same evidence, one fusion over all of it, a full report."""
+    from interview_guard.reports import parallel
+
+    monkeypatch.setattr(parallel, "SPLIT_MIN_S", 0.0)
+    one = runs["swap"][0].result.summary
+    res = analyze_with_report(require_corpus() / CLIPS["swap"], tmp_path, sample_fps=DEFAULT_SAMPLE_FPS,
+                              analyzer_factory=pinned_analyzer, workers=2)
+    two = res.result.summary
+    assert two["workers"] == 2 and two["complete"] and two["error"] is None
+    assert abs(two["frames_analysed"] - one["frames_analysed"]) <= 2
+    assert abs(two["duration_s"] - one["duration_s"]) < 0.2
+    n1, n2 = sum(one["risk_events"].values()), sum(two["risk_events"].values())
+    assert abs(n1 - n2) <= 4, (one["risk_events"], two["risk_events"])   # each part warms up on its own
+    assert two["max_level"] in ("green", "amber", "red", "inconclusive") and two["cues"]
+    assert res.report_html.is_file() and (tmp_path / "risk.json").is_file()
+    assert "id='overview'" in res.report_html.read_text()
