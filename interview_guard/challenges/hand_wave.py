@@ -23,17 +23,28 @@ Measurements during the window:
   (Mahalanobis distance, pooled covariance).
 * **Flash (fallback to the real face).** When a swapper loses the face under the hand it shows
   the impostor's own face for a few frames: the uncovered skin's detail and colour jump away
-  from their usual level and come back.
+  from their usual level and come back. The face is often lost itself while that happens (a real
+  hand over a real face), so the flash is also looked for at its edges
+  (``signals.identity_pops``): a jump of the visible face, outside the hand, between two
+  consecutive frames that is large both in the aligned crop and in image space, to a face that
+  on the other side of the jump is seen again (A→B→A). A genuine hand does not change the
+  face around it; a re-detection after a loss only changes the landmark fit, not the pixels.
+* Hand frames where the hand is *held still* over the face (< 0.5 face widths/s) are not used for
+  H1: the prompt is a pass, and the landmarks of a still, foreshortened hand (a fist, a thumbs-up
+  close to the camera) do not outline what it hides.
 * **Staircase motion** of the inner face (stale paste-back keypoints) and face-detection
   dropouts.
 
-Verdict: failed when the hand crossed the face and the summed evidence ≥ ``FAIL_LLR``; passed
+Verdict: failed when the hand went across the face (a pass, or the palm over the middle of the
+face; a wave beside the face whose fingers graze it does not count) and the summed evidence ≥
+``FAIL_LLR``; passed
 when fully compliant and the evidence ≤ ``PASS_LLR``; else inconclusive (never failed for
 non-compliance).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -74,6 +85,56 @@ def _primary_hand(rec: FrameRec) -> np.ndarray | None:
     return min(rec.hands, key=lambda h: float(np.linalg.norm(h[[0, 5, 9, 13, 17]].mean(0) - nose)))
 
 
+PHANTOM_INSIDE = 0.9      # a "hand" this much inside the face oval ...
+PHANTOM_SPAN_S = 0.4      # ... with no detection around it that reaches out of the face is a phantom
+
+
+def drop_phantom_hands(recs: list[FrameRec], nb: int = 0) -> list[FrameRec]:
+    """Copies of ``recs`` without phantom hands: the palm detector sometimes fires on the face
+    itself. A detection lying ≥ 90 % inside the face oval is a phantom when the same spot gave
+    such a detection during the baseline (the first ``nb`` records, before any hand was asked
+    for), or when no detection that reaches out of the face was seen near it (within 1.2 palm
+    lengths) in the 0.4 s around it — a real hand comes from outside the face."""
+    shp = (geo.CROP, geo.CROP)
+    info: list[list[tuple[float, np.ndarray, float]]] = []      # (inside fraction, palm centre, palm length)
+    for r in recs:
+        vals = []
+        oval = None
+        if r.hands and r.face is not None and r.m is not None:
+            oval = geo.poly_mask(geo.apply(r.m, r.face)[list(geo.FACE_OVAL)], shp)
+        for h in r.hands:
+            v = 0.0
+            if oval is not None:
+                hull = geo.hand_hull_mask(geo.apply(r.m, h), shp)
+                v = float((hull & oval).sum()) / max(1, int(hull.sum()))
+            vals.append((v, h[[0, 5, 9, 13, 17]].mean(0), geo.palm_length(h)))
+        info.append(vals)
+    base_spots = [(c, r.face) for i in range(min(nb, len(recs))) for (v, c, _), r in
+                  zip(info[i], [recs[i]] * len(info[i])) if v >= PHANTOM_INSIDE and r.face is not None]
+    t = np.array([r.t_ns for r in recs], np.int64)
+    span = int(PHANTOM_SPAN_S * NS_PER_S)
+    out = []
+    for i, r in enumerate(recs):
+        if not any(v >= PHANTOM_INSIDE for v, _, _ in info[i]):
+            out.append(r)
+            continue
+        lo, hi = np.searchsorted(t, t[i] - span), np.searchsorted(t, t[i] + span, side="right")
+        keep = []
+        for h, (v, c, pl) in zip(r.hands, info[i]):
+            if v < PHANTOM_INSIDE:
+                keep.append(h)
+                continue
+            fw = _face_width(r.face) if r.face is not None else 1.0
+            seen_before = any(float(np.linalg.norm((c - r.face[1]) - (bc - bf[1]))) < 0.5 * fw
+                              for bc, bf in base_spots) if r.face is not None else False
+            comes_from_out = any(v2 < 0.6 and float(np.linalg.norm(c2 - c)) < 1.2 * pl
+                                 for j in range(lo, hi) for v2, c2, _ in info[j])
+            if comes_from_out and not seen_before:
+                keep.append(h)
+        out.append(dataclasses.replace(r, hands=tuple(keep)) if len(keep) != len(r.hands) else r)
+    return out
+
+
 def hand_track(recs: list[FrameRec]) -> tuple[list[np.ndarray | None], np.ndarray]:
     """Per frame: the primary hand and a bool array ``interpolated``.
 
@@ -107,6 +168,43 @@ def hand_track(recs: list[FrameRec]) -> tuple[list[np.ndarray | None], np.ndarra
             hands[i] = (ha * (1 - f) + hb * f).astype(np.float32)
             interp[i] = True
     return hands, interp
+
+
+def _reached_centre(side: np.ndarray, hands: list, nb: int) -> bool:
+    """The palm was over the middle of the face (|side| < SIDE_T) in two consecutive window frames,
+    with the hand's usual size (a palm detection firing on the face itself is smaller)."""
+    pls = np.array([geo.palm_length(h) if h is not None else np.nan for h in hands])
+    if not np.isfinite(pls[nb:]).any():
+        return False
+    ref = float(np.nanpercentile(pls[nb:], 75))
+    with np.errstate(invalid="ignore"):
+        ok = (np.abs(side) < SIDE_T) & (pls >= SUSPECT_LO * ref)
+    ok[:nb] = False
+    return bool((ok[1:] & ok[:-1]).any())
+
+
+HELD_SPEED = 0.5          # face widths per second: a hand slower than this over the face is held, not passing
+
+
+def _held(recs: list[FrameRec], hands: list, dt_s: float) -> np.ndarray:
+    """Per frame: the hand's palm centre moved less than ``HELD_SPEED`` over ±2 frames (only
+    meaningful on frames where the hand was detected)."""
+    n = len(recs)
+    pc = np.array([h[[0, 5, 9, 13, 17]].mean(0) if h is not None else (np.nan, np.nan) for h in hands], np.float64)
+    out = np.zeros(n, bool)
+    for i in range(n):
+        if hands[i] is None or recs[i].face is None:
+            continue
+        lo, hi = max(0, i - 2), min(n - 1, i + 2)
+        while lo < i and not np.isfinite(pc[lo]).all():
+            lo += 1
+        while hi > i and not np.isfinite(pc[hi]).all():
+            hi -= 1
+        if hi == lo:
+            continue
+        speed = float(np.linalg.norm(pc[hi] - pc[lo])) / ((hi - lo) * dt_s) / _face_width(recs[i].face)
+        out[i] = speed < HELD_SPEED
+    return out
 
 
 def _at_edge(rec: FrameRec, hand: np.ndarray) -> bool:
@@ -172,8 +270,9 @@ class HandWaveScorer:
             return result(INCONCLUSIVE, 0.0, 0.1, ["the face is too small in the picture to judge: "
                                                    "ask the candidate to come closer, then ask again"])
 
-        recs = baseline + window
+        recs = drop_phantom_hands(baseline + window, len(baseline))
         nb = len(baseline)
+        window = recs[nb:]
         hands, interp = hand_track(recs)
         cut = sig.cuts(recs)
         dt_s = _median_dt(recs)
@@ -236,8 +335,15 @@ class HandWaveScorer:
         vis_int: list[float] = []
         covered_regions: set[str] = set()
         win = range(nb, n)
+        held = _held(recs, hands, dt_s)
+        n_held = 0
         for i in win:
             if shape_masks[i] is None or grays[i] is None:
+                continue
+            if held[i] and not interp[i]:
+                # a hand held still in front of the face is not the prompted pass, and the landmarks of a
+                # still, foreshortened hand (a fist, a thumbs-up) do not outline what it hides: not judged
+                n_held += int(bool(np.any(cov[i] >= COVER_T)))
                 continue
             for k, reg in enumerate(REGIONS):
                 if reg not in templates or not (cov[i, k] >= COVER_T):
@@ -255,6 +361,7 @@ class HandWaveScorer:
                 (vis_int if interp[i] else vis_det).append(v)
                 covered_regions.add(REGION_WORDS[reg])
         n_cov_d, n_cov_i = len(vis_det), len(vis_int)
+        m["covered_frames_held"] = n_held
         n_vis_d = int(sum(v >= VISIBLE_T for v in vis_det))
         n_vis_i = int(sum(v >= VISIBLE_T for v in vis_int))
         m.update(covered_frames=n_cov_d, covered_visible=n_vis_d, covered_frames_interp=n_cov_i,
@@ -295,6 +402,14 @@ class HandWaveScorer:
         m["flash_runs"] = len(flash)
         m["flash_frames"] = int(sum(j - i for i, j in flash))
         m["jump_ref"] = fstats.get("jump_ref")
+        # the same A→B→A seen at its edges (the face is often lost while the swap is off, so the
+        # foreign face itself is rarely measurable, but its jump in or back out is)
+        excl = [tuple(r.hands) + ((hands[i],) if hands[i] is not None and interp[i] else ()) for i, r in enumerate(recs)]
+        pops, pstats = sig.identity_pops(recs, grays, excl, cut,
+                                         max(1, int(round(FLASH_MAX_S / max(dt_s, 1e-3)))), nb)
+        m["pop_flashes"] = len(pops)
+        m["pops"] = pstats.get("pops")
+        m["pop_flashes_bracketed"] = pstats.get("bracketed")
 
         # -- does the tracked hand actually overlap the face when it is at the face? ----------------
         deficit, near_n = _overlap_deficit(recs, nb, interp, ovals, dt_s)
@@ -335,11 +450,16 @@ class HandWaveScorer:
                                     "where the hand should have been")
         if math.isfinite(hand_colour):
             parts["h2"] = _ramp(hand_colour, 2.5, 6.0, -0.3, 1.0)
-        if flash:
-            parts["flash"] = min(4.5, 3.0 * len(flash))
-            dur = sum(j - i for i, j in flash) * dt_s
-            reasons_fake.append(f"the face's appearance jumped and came back ({len(flash)}× for {dur:.1f} s) "
-                                "while the hand was near it, as when a face swap drops out")
+        n_flash = max(len(flash), len(pops))
+        if n_flash:
+            pop_llr = 0.0
+            if pops:       # the first foreign face 2 (3 when both its edges were seen), +1 for each further one
+                pop_llr = min(4.5, 2.0 + (1.0 if pstats.get("bracketed") else 0.0) + 1.0 * (len(pops) - 1))
+            parts["flash"] = max(min(4.5, 3.0 * len(flash)), pop_llr)
+            spans = flash if len(flash) >= len(pops) else pops
+            dur = sum(j - i for i, j in spans) * dt_s
+            reasons_fake.append(f"the face's appearance jumped to another face and came back ({n_flash}× for "
+                                f"{dur:.1f} s) while the hand was near it, as when a face swap drops out")
         if deficit is None and near_n < 0:
             m["hand_too_fast"] = True
         if deficit is not None and near_n >= DEFICIT_MIN_FRAMES:
@@ -358,13 +478,19 @@ class HandWaveScorer:
         m["llr_total"] = total
 
         crossed = crossed_s >= CROSS_MIN_S or (vanished > 0)
+        # to fail, the hand must have gone *across* the face: a pass, or its palm over the middle of the
+        # face (|x − nose x| < SIDE_T face widths); a wave beside the face whose fingers graze it is not
+        # the prompted gesture, whatever the artefacts (non-compliance is never failed)
+        centre = _reached_centre(side, hands, nb)
+        m["hand_reached_centre"] = centre
+        across = crossed and (passes > 0 or centre)
         covered_any = (n_cov_d + n_cov_i) >= MIN_COVERED
         nonce_ok, nonce_msg = self._nonce(prompt, passes, first_dir)
         m["nonce_ok"] = nonce_ok
         quality = float(min(1.0, face_frac * min(1.0, (n_cov_d + 0.5 * n_cov_i) / 6.0 + 0.2)))
         m["compliant"] = bool(crossed and covered_any and nonce_ok)
 
-        if crossed and total >= FAIL_LLR:
+        if across and total >= FAIL_LLR:
             head = f"the hand crossed the face {times_word(max(passes, 1))}"
             return result(FAILED, min(5.0, max(3.0, total)), max(quality, 0.5),
                           [head] + (reasons_fake or ["several swap artefacts appeared while it did"]))

@@ -45,6 +45,7 @@ PASS_LLR = 1.0
 DEFAULT_MIN_YAW = 25.0
 STRONG_YAW = 45.0
 FRONTAL_YAW = 12.0
+STEPPY_RATIO = 1.0        # staircase ratio from which a turn cannot pass (smooth motion gives ≪ 1)
 DROPOUT_MAX_YAW = 50.0
 FLASH_MAX_S = 1.5
 MIN_IOD_PX = 14.0
@@ -147,10 +148,11 @@ class HeadTurnScorer:
             parts["dropouts"] = min(3.0, 1.0 * drops)
             reasons_fake.append(f"the face was lost for {drops} frame{'s' if drops > 1 else ''} at an angle "
                                 "where a real face stays visible")
+        # weak cues (T3/T4): on the development set the colour change also fired on genuine turns
         if math.isfinite(sharp_d):
-            parts["sharpness"] = _ramp(abs(sharp_d), 0.8, 1.6, -0.2, 1.0)
+            parts["sharpness"] = _ramp(abs(sharp_d), 0.8, 1.6, -0.2, 0.5)
         if math.isfinite(colour_d):
-            parts["colour"] = _ramp(abs(colour_d), 8.0, 16.0, -0.2, 1.0)
+            parts["colour"] = _ramp(abs(colour_d), 8.0, 16.0, -0.2, 0.5)
         total = float(sum(parts.values()))
         m["llr_parts"] = {k: round(v, 3) for k, v in parts.items()}
         m["llr_total"] = total
@@ -166,7 +168,7 @@ class HeadTurnScorer:
                           [f"the head turned {reached}"] + (reasons_fake or ["several swap artefacts appeared"]))
         if not turned_any:
             if max(p_left, p_right) < FRONTAL_YAW:
-                msg = f"the face stayed frontal (at most {max(p_left, p_right, 0):.0f}°): ask again"
+                msg = f"the face stayed frontal (at most {math.floor(max(p_left, p_right, 0))}°): ask again"
             else:
                 msg = f"the candidate did not turn past {min_yaw:.0f}° ({reached}): ask again"
             return result(INCONCLUSIVE, 0.0, quality * 0.5, [msg])
@@ -178,7 +180,12 @@ class HeadTurnScorer:
                 low = [s for s, p in ((LEFT, p_left), (RIGHT, p_right)) if p < min_yaw]
                 msg = f"the candidate did not turn past {min_yaw:.0f}° to the {' or '.join(low)} ({reached}): ask again"
             return result(INCONCLUSIVE, 0.0, quality * 0.5, [msg])
-        if total <= PASS_LLR:
+        # a pass means no artefact at all: motion in steps beyond what smooth motion gives (ratio ≥ 1 while
+        # genuine turns stay well below it) is not evidence enough to fail, but it is not a pass either
+        steppy = math.isfinite(st["ratio"]) and st["ratio"] >= STEPPY_RATIO
+        if steppy and st["ratio"] < 1.3:
+            reasons_fake.append("the face moved slightly in steps rather than smoothly with the head")
+        if total <= PASS_LLR and not steppy:
             need = min(p_left, p_right) if prompt is not None else max(p_left, p_right)
             if need >= strong:
                 return result(PASSED, -2.0, quality, [f"the head turned {reached} and the face stayed consistent"])
@@ -190,11 +197,11 @@ class HeadTurnScorer:
 
 
 def _reached(p_left: float, p_right: float) -> str:
-    parts = []
+    parts = []                    # rounded down, so "24°" never reads as reaching a 25° threshold
     if p_left > 0:
-        parts.append(f"{p_left:.0f}° to the left")
+        parts.append(f"{math.floor(p_left)}° to the left")
     if p_right > 0:
-        parts.append(f"{p_right:.0f}° to the right")
+        parts.append(f"{math.floor(p_right)}° to the right")
     return " and ".join(parts) if parts else "not at all"
 
 

@@ -222,3 +222,119 @@ def appearance_flashes(recs: list[FrameRec], grays: list, masks: list, cut: np.n
                 used = j
                 break
     return runs, {"jump_ref": med, "jump_mad": mad, "jump_thr": thr, "jumps": len(jumps), "sizes": sizes}
+
+
+# -- identity pops (the swap dropping out and coming back, seen at its transitions) ---------------
+
+POP_MIN = 0.35            # 1 − NCC between consecutive frames, in the aligned crop AND in image space
+POP_Z = 6.0
+POP_RETURN = 0.20         # 1 − NCC to a frame on the other side of the foreign run: the same face again
+POP_STILL = 0.30          # IOD of inner-face motion per frame: faster motion can blur the whole face
+
+
+def _compose(mb: np.ndarray, ma: np.ndarray) -> np.ndarray:
+    """2×3 mapping crop coordinates of ``ma`` to crop coordinates of ``mb``."""
+    return (np.vstack([mb, [0, 0, 1]]) @ np.linalg.inv(np.vstack([ma, [0, 0, 1]])))[:2]
+
+
+def identity_pops(recs: list[FrameRec], grays: list, excl: list, cut: np.ndarray, max_len: int, start: int = 0,
+                  *, min_area: int = 300) -> tuple[list[tuple[int, int]], dict]:
+    """A→B→A seen at its edges: a swap that loses the face (a hand over it, a profile) shows the
+    impostor's own face until its next detection, then pastes the generated face again.
+
+    A *pop* is a change of the visible face (outside hands/forearms in ``excl`` — per frame a
+    sequence of (21, 2) hand landmark arrays in frame px — and the mouth) between two consecutive
+    frames that is large both in the aligned crops (another-looking face) and after mapping the
+    previous crop into the current one through both alignments (image space: the pixels changed,
+    not just the landmark fit, as after a genuine re-detection). A pop is a flash when, within
+    ``max_len`` frames on the other side of it, a frame looks again like the face before the pop
+    (a return) or after it (a jump in), i.e. the changed face was a temporary other face.
+    Returns the spans [i, j) of the foreign faces (from ``start`` on) and stats."""
+    import cv2
+
+    from interview_guard.challenges.geometry import ncc
+
+    shp = (geo.CROP, geo.CROP)
+    n = len(recs)
+    k = max(3, int(round(0.08 * geo.CROP)))
+    ker = np.ones((k, k), np.uint8)
+    ok = [recs[i].face is not None and recs[i].m is not None and grays[i] is not None for i in range(n)]
+    face_masks: dict[int, np.ndarray] = {}
+
+    def face_mask(b: int) -> np.ndarray:
+        if b not in face_masks:
+            fa = geo.apply(recs[b].m, recs[b].face)
+            lips = cv2.dilate(geo.poly_mask(fa[list(geo.LIPS_OUTER)], shp).astype(np.uint8), np.ones((9, 9), np.uint8))
+            face_masks[b] = geo.poly_mask(fa[list(geo.FACE_OVAL)], shp) & ~lips.astype(bool)
+        return face_masks[b]
+
+    def dist(a: int, b: int) -> tuple[float, float]:
+        vis = face_mask(b).copy()
+        for j in (a, b):
+            for h in excl[j]:
+                ha = geo.apply(recs[b].m, h)
+                hm = (geo.hand_hull_mask(ha, shp) | geo.forearm_mask(ha, shp)).astype(np.uint8)
+                vis &= ~cv2.dilate(hm, ker).astype(bool)
+        if vis.sum() < min_area:
+            return float("nan"), float("nan")
+        d_al = 1.0 - ncc(grays[b], grays[a], vis)
+        wa = cv2.warpAffine(grays[a], _compose(recs[b].m, recs[a].m), shp, flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+        return d_al, 1.0 - ncc(grays[b], wa, vis)
+
+    c = centroids(recs)
+    d: dict[int, tuple[float, float]] = {}
+    prev: dict[int, int] = {}
+    for b in range(1, n):
+        if not ok[b]:
+            continue
+        # the previous frame with a face: the frame before, or the one before that when the face
+        # was lost for a single frame (under a hand, or as the swap switched off)
+        a = b - 1 if ok[b - 1] else (b - 2 if b >= 2 and ok[b - 2] else -1)
+        if a < 0 or cut[a + 1:b + 1].any():
+            continue
+        da, di = dist(a, b)
+        if not (np.isfinite(da) and np.isfinite(di)):
+            continue
+        iod = max(1.0, 0.5 * (recs[a].iod + recs[b].iod))
+        d[b] = (min(da, di), float(np.linalg.norm(c[b] - c[a])) / iod / (b - a))
+        prev[b] = a
+    if len(d) < 6:
+        return [], {"pops": 0, "pop_thr": None}
+    v = np.array([x for x, _ in d.values()])
+    med = float(np.median(v))
+    mad = max(0.01, float(np.median(np.abs(v - med))) * 1.4826)
+    thr = max(POP_MIN, med + POP_Z * mad)
+    pops = [b for b in sorted(d) if b >= max(1, start) and d[b][0] >= thr and d[b][1] < POP_STILL]
+    spans: list[tuple[int, int]] = []
+    for b in pops:
+        a = prev[b]
+        lim = min(POP_RETURN, 0.5 * d[b][0])
+        found: list[tuple[int, int]] = []
+        for a0 in range(a - 1, max(-1, a - 1 - max_len), -1):      # return: a0 ≈ b, the face a0+1..b−1 was foreign
+            if cut[a0 + 1]:
+                break
+            if ok[a0]:
+                x = dist(a0, b)
+                if np.isfinite(x[0]) and min(x) <= lim:
+                    found.append((a0 + 1, b))
+                    break
+        for c2 in range(b + 1, min(n, b + 1 + max_len)):             # jump in: c2 ≈ a, the face b..c2−1 is foreign
+            if cut[c2]:
+                break
+            if ok[c2]:
+                x = dist(a, c2)
+                if np.isfinite(x[0]) and min(x) <= lim:
+                    found.append((b, c2))
+                    break
+        if found:
+            spans.append(min(found, key=lambda s_: s_[1] - s_[0]))
+    merged: list[list[int]] = []                 # [start, end, number of edges (pops) seen]
+    for i, j in sorted(spans):
+        if merged and i <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], j)
+            merged[-1][2] += 1
+        else:
+            merged.append([i, j, 1])
+    return ([(i, j) for i, j, _ in merged],
+            {"pops": len(pops), "pop_thr": thr, "bracketed": sum(e >= 2 for _, _, e in merged)})

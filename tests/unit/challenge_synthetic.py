@@ -81,12 +81,15 @@ def hand_obs(hand: np.ndarray, face: FaceObs | None, shape: tuple[int, int]) -> 
 
 def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool = True, fps: float = 10.0,
                       baseline_s: float = 2.0, window_s: float = 4.0, passes: int = 2, first_dx: int = -1,
-                      height: str = "eyes", seed: int = 0, t0_s: float = 0.0) -> list[Observation]:
+                      height: str = "eyes", seed: int = 0, t0_s: float = 0.0,
+                      fallback: bool = False) -> list[Observation]:
     """Baseline (no hand) then a window where a hand passes ``passes`` times across the face.
 
     ``painted``: inside the face oval the hand is not drawn (the face shows through it, as a
     maskless swap paints it). ``vanish``: the hand's landmarks are missing while it is inside the
     face (a hand tracker losing a painted-over hand). ``first_dx``: image-x direction of the first pass.
+    ``fallback``: while the hand is inside the face the swap "drops out": another-looking face
+    shows under a real hand (drawn in front), then the usual face comes back (A→B→A).
     """
     rng = np.random.default_rng(seed)
     base, mesh = _portrait()
@@ -103,6 +106,9 @@ def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool
     out = []
     prev = None
     pass_len = max(3, int(round(2.0 * fps)))        # a slow pass: ≈ 0.2 palm lengths per frame
+    # the impostor's own face for the fallback: the same picture with its features moved (another face)
+    other = np.roll(base, (int(round(0.4 * iod)), int(round(0.25 * iod))), axis=(0, 1))
+    soft = cv2.GaussianBlur(oval.astype(np.float32), (0, 0), 2.0)[..., None]
     for i in range(n_base + n_win):
         t = t0_s + i / fps
         img = base.copy()
@@ -119,6 +125,8 @@ def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool
                 x = nose[0] - d * x_far + d * 2 * x_far * (0.5 - 0.5 * math.cos(math.pi * u))
                 hl = hand_landmarks((x, y), palm, angle_deg=5.0)
                 inside = float(geo.coverage(oval, geo.hand_hull_mask(hl[:, :2], shape))) > 0.10
+                if fallback and inside:
+                    img = np.clip(other * soft + img * (1 - soft) + 0.5, 0, 255).astype(np.uint8)
                 img = draw_hand(img, hl, rng, only_outside=oval if painted else None)
                 face = make_face(mesh, img)
                 if not (vanish and inside):

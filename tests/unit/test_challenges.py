@@ -208,6 +208,28 @@ def test_hand_vanishing_inside_the_face_fails():
     assert "vanished" in res.reason or "lost" in res.reason
 
 
+def test_swap_dropping_out_under_the_hand_fails():
+    # a real hand over a real face, but the face under it is another one and the usual face comes
+    # back when the hand leaves: the fallback of a swap that lost the face (A→B→A)
+    res, ev = _run(wave_observations(fallback=True, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "failed", res.reason
+    _check_evidence(ev, HAND_WAVE, "failed")
+    assert "another face and came back" in res.reason
+    assert res.measurements["pop_flashes"] >= 1
+
+
+def test_identity_pops_ignore_a_real_hand_and_see_a_face_change():
+    from interview_guard.challenges import signals as sig
+    from interview_guard.challenges.hand_wave import _gray
+    from interview_guard.challenges.record import record
+
+    for fallback, expect in ((False, 0), (True, 2)):
+        recs = [record(o) for o in wave_observations(fallback=fallback, window_s=5.0)]
+        grays = [None if r.crop is None else _gray(r.crop) for r in recs]
+        runs, stats = sig.identity_pops(recs, grays, [r.hands for r in recs], sig.cuts(recs), 15, 20)
+        assert len(runs) == expect, (fallback, runs, stats)
+
+
 def test_no_hand_is_inconclusive_never_failed():
     res, ev = _run(wave_observations(hand=False, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
     assert res.result == "inconclusive"
