@@ -53,3 +53,7 @@ class Detector(abc.ABC):
     @abc.abstractmethod
     def reset(self) -> None:
         """Forget all state (a new session or recording starts)."""
+
+    def prepare(self) -> None:
+        """Load models now (an Analyzer calls this once when it is built, before the first frame),
+        so the first step of a live call does not stall on a lazy load. Default: nothing."""

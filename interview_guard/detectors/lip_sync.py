@@ -121,6 +121,9 @@ class LipSyncDetector(Detector):
         import scipy.signal  # noqa: F401 - pay the import when the session is built, not mid-stream
         self.reset()
 
+    def prepare(self) -> None:
+        self._vad()
+
     def _vad(self):
         if self._stream is None:
             from interview_guard.perception.vad import SpeechStream

@@ -71,6 +71,9 @@ class SpeakerChangeDetector(Detector):
         self._enc = None
         self.reset()
 
+    def prepare(self) -> None:
+        self._models()
+
     def _models(self):
         if self._stream is None:
             from interview_guard.perception.speaker import SpeakerEncoder, mel_basis
@@ -78,7 +81,7 @@ class SpeakerChangeDetector(Detector):
 
             self._stream = SpeechStream(keep_s=10.0, store=self._store)
             self._enc = SpeakerEncoder(self._store)
-            mel_basis()  # load librosa's filterbank now, not in the middle of the first partial
+            mel_basis()  # build the filterbank now, not in the middle of the first partial
         return self._stream, self._enc
 
     def reset(self) -> None:

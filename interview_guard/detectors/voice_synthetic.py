@@ -55,6 +55,9 @@ class VoiceSyntheticDetector(Detector):
         self._cm = None
         self.reset()
 
+    def prepare(self) -> None:
+        self._models()
+
     def _models(self):
         if self._stream is None:
             from interview_guard.perception.vad import SpeechStream

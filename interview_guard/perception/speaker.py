@@ -33,12 +33,35 @@ MODEL_ID = "speaker_encoder"
 TARGET_DBFS = -30.0
 
 
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear (3 mel per 200 Hz) below 1 kHz, logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    lin = f / (200.0 / 3.0)
+    log_step = np.log(6.4) / 27.0
+    return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / log_step, lin)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    log_step = np.log(6.4) / 27.0
+    return np.where(m >= 15.0, 1000.0 * np.exp(log_step * (m - 15.0)), m * (200.0 / 3.0))
+
+
 @lru_cache(maxsize=1)
 def mel_basis() -> np.ndarray:
-    """(40, 201) Slaney mel filterbank, as librosa builds it for Resemblyzer's settings."""
-    import librosa
-
-    return librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+    """(40, 201) float32 Slaney mel filterbank for Resemblyzer's settings (16 kHz, 400-point FFT,
+    0–8 kHz): triangles between consecutive mel-spaced edges, each scaled to unit area
+    (2 / bandwidth in Hz). Built here with numpy, so the live analysis never imports librosa
+    (and numba); ``tests/unit/test_vad.py`` checks it against ``librosa.filters.mel``."""
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(RATE / 2.0), N_MELS + 2))     # (42,) Hz
+    fft_hz = np.linspace(0.0, RATE / 2.0, 1 + N_FFT // 2)                                   # (201,) Hz
+    width = np.diff(edges)                                                                   # (41,)
+    ramps = edges[:, None] - fft_hz[None, :]                                                 # (42, 201)
+    rising = -ramps[:-2] / width[:-1, None]
+    falling = ramps[2:] / width[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))                                   # (40, 201)
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
 
 
 @lru_cache(maxsize=1)

@@ -95,6 +95,10 @@ class Analyzer:
         self.detectors = detectors if detectors is not None else registry.create_all()
         self.video_detectors = [d for d in self.detectors if d.modality in ("video", "av")]
         self.audio_detectors = [d for d in self.detectors if d.modality in ("audio", "av")]
+        for d in self.detectors:            # models load now, not on the first frame of the call
+            prep = getattr(d, "prepare", None)
+            if callable(prep):
+                prep()
         if fusion is True:
             fusion = FusionEngine(detectors=self.detectors)
         self.fusion: FusionEngine | None = fusion or None
@@ -114,9 +118,22 @@ class Analyzer:
             cues = tuple(self.fusion.advance(frame.t_ns))
         return StepResult(obs, tuple(out), obs.perception_ms, (time.perf_counter() - t0) * 1e3, cues)
 
-    def on_audio(self, chunk: AudioChunk) -> tuple[Evidence, ...]:
+    @property
+    def audio_only_detectors(self) -> list[Detector]:
+        """Audio detectors that never see frames (they may run on another thread than the video)."""
+        return [d for d in self.audio_detectors if d.modality == "audio"]
+
+    def on_audio(self, chunk: AudioChunk, *, precomputed: dict[str, Evidence | None] | None = None
+                 ) -> tuple[Evidence, ...]:
+        """Every audio detector on ``chunk``, in registry order. ``precomputed``: detector id →
+        its result on this chunk, already computed elsewhere (the offline audio thread)."""
         win = Window(t_ns=chunk.t_ns + chunk.duration_ns, audio=chunk)
-        out = tuple(ev for d in self.audio_detectors if (ev := d.process(win)) is not None)
+        out = []
+        for d in self.audio_detectors:
+            ev = precomputed[d.id] if precomputed is not None and d.id in precomputed else d.process(win)
+            if ev is not None:
+                out.append(ev)
+        out = tuple(out)
         if self.fusion is not None:
             self.fusion.add(out)          # its cues come out at the next video step (or finish_fusion)
         return out

@@ -9,11 +9,16 @@ track, that track (16 kHz mono, 0.1-s chunks, ``RecordingAudioSource``) goes to
 ending at or before ``t`` is fed, the rest after the last frame. Audio evidence is merged into
 the next frame's ``StepResult`` (so ``on_step`` sees it) and into the result. A recording without
 audio (or an analyzer without audio detectors) runs exactly as before.
+
+Two cores, same results: the video is decoded a few frames ahead on a reader thread, and the
+audio-only detectors (not the audio-visual ones) run ahead on an audio thread; their results are
+merged on the main thread in the same order as a one-thread run, so the output is identical.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +29,7 @@ from interview_guard import __version__
 from interview_guard.capture.recording import RecordingAudioSource, RecordingVideoSource
 from interview_guard.core.errors import InputError
 from interview_guard.core.types import NS_PER_S, AudioChunk, Evidence, SourceEvent, SourceEventKind, VideoFrame
+from interview_guard.detectors.contract import Window
 from interview_guard.pipeline.analyzer import Analyzer, RunStats, StepResult
 from interview_guard.pipeline.outputs import atomic_write_json, prepare_out_dir, write_evidence_jsonl
 
@@ -52,7 +58,7 @@ def run_lockstep(source: RecordingVideoSource, analyzer: Analyzer, *, progress: 
     t_wall = time.perf_counter()
     end_event: SourceEvent | None = None
     audio = _AudioFeed.open(source, analyzer)
-    for item in source:
+    for item in _read_ahead(source):
         if isinstance(item, SourceEvent):
             end_event = item
             break
@@ -114,15 +120,83 @@ def run_lockstep(source: RecordingVideoSource, analyzer: Analyzer, *, progress: 
                           risk=list(fusion.points) if fusion is not None else [])
 
 
+_END = object()
+
+
+def _read_ahead(source, depth: int = 4):
+    """``source``'s items, decoded up to ``depth`` ahead on a reader thread (PyAV releases the GIL
+    while decoding). Stopping the source ends the reader; nothing is dropped."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = threading.Event()
+
+    def reader():
+        try:
+            for item in source:
+                while not done.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if done.is_set():
+                    return
+        except BaseException as e:  # noqa: BLE001 - re-raised on the main thread
+            q.put(("__error__", e))
+            return
+        q.put(_END)
+
+    th = threading.Thread(target=reader, name="ig-read-ahead", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, tuple) and len(item) == 2 and item[0] == "__error__":
+                raise item[1]
+            yield item
+    finally:
+        done.set()
+        th.join(5.0)
+
+
 class _AudioFeed:
-    """The recording's audio track, handed to ``analyzer.on_audio`` chunk by chunk up to a time."""
+    """The recording's audio track, handed to ``analyzer.on_audio`` chunk by chunk up to a time.
+
+    The audio-only detectors run ahead on an audio thread (``ig-audio-ahead``, at most
+    ``AHEAD_CHUNKS`` chunks ahead); the audio-visual ones and the fusion stay on the caller's
+    thread, in chunk order, so the evidence and cues are the same as a one-thread run."""
+
+    AHEAD_CHUNKS = 300        # 30 s of 0.1-s chunks
 
     def __init__(self, src: RecordingAudioSource, analyzer: Analyzer) -> None:
         self.src = src
         self.analyzer = analyzer
-        self._it = iter(src)
-        self._next: AudioChunk | None = None
+        self._ahead = list(analyzer.audio_only_detectors) if hasattr(analyzer, "audio_only_detectors") else []
+        self._q: queue.Queue = queue.Queue(maxsize=self.AHEAD_CHUNKS)
+        self._stop = threading.Event()
+        self._next: tuple[AudioChunk, dict] | None = None
         self._done = False
+        self._thread = threading.Thread(target=self._run, name="ig-audio-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for item in self.src:
+                if self._stop.is_set() or isinstance(item, SourceEvent):
+                    break      # a damaged audio track ends the audio; the video goes on
+                win = Window(t_ns=item.t_ns + item.duration_ns, audio=item)
+                pre = {d.id: d.process(win) for d in self._ahead}
+                while not self._stop.is_set():
+                    try:
+                        self._q.put((item, pre), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            self._q.put(("__error__", e))
+            return
+        self._q.put(_END)
 
     @classmethod
     def open(cls, video: RecordingVideoSource, analyzer: Analyzer) -> "_AudioFeed | None":
@@ -134,11 +208,14 @@ class _AudioFeed:
             return None  # no audio track: video only, as before
         return cls(src, analyzer)
 
-    def _peek(self) -> AudioChunk | None:
-        while self._next is None and not self._done:
-            item = next(self._it, None)
-            if item is None or isinstance(item, SourceEvent):
-                self._done = True  # a damaged audio track ends the audio; the video goes on
+    def _peek(self) -> tuple[AudioChunk, dict] | None:
+        if self._next is None and not self._done:
+            item = self._q.get()
+            if item is _END:
+                self._done = True
+            elif isinstance(item, tuple) and len(item) == 2 and item[0] == "__error__":
+                self._done = True
+                raise item[1]
             else:
                 self._next = item
         return self._next
@@ -146,14 +223,23 @@ class _AudioFeed:
     def feed_until(self, t_ns: int | None) -> list[Evidence]:
         """Feed every chunk that ends at or before ``t_ns`` (all remaining ones if None)."""
         out: list[Evidence] = []
-        while (c := self._peek()) is not None:
+        while (nxt := self._peek()) is not None:
+            c, pre = nxt
             if t_ns is not None and c.t_ns + c.duration_ns > t_ns:
                 break
             self._next = None
-            out.extend(self.analyzer.on_audio(c))
+            out.extend(self.analyzer.on_audio(c, precomputed=pre) if pre else self.analyzer.on_audio(c))
         return out
 
     def close(self) -> None:
+        self._stop.set()
+        self.src.stop()
+        while self._thread.is_alive():          # unblock a reader waiting on a full queue
+            try:
+                self._q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread.join(5.0)
         self.src.close()
 
 
