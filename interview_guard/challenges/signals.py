@@ -9,6 +9,9 @@
   smoothly (detection-methods.md S4/S8). Ratio R = Σ|a_t| / Σ|u_t| over frames where the head
   moves, with a_t the second difference of the inner-landmark centroid and u_t its velocity over
   ±2 frames. Smooth motion gives R ≪ 1; a period-N staircase gives R ≈ 2 whatever N.
+  Near-repeated frames (frame-rate conversion, re-encoded so the copies are not exact) are
+  dropped first: they make genuine motion stepped too (the real halves of the DeepFaceLive demos
+  in the corpus went from 1.7–1.8 to ≈ 0.7 with them dropped).
 * ``flash_runs``: short runs where the visible face's appearance departs from its usual level
   and then returns (A→B→A: the swap dropping out and the real face showing, S1).
 """
@@ -84,10 +87,22 @@ def stair_step(recs: list[FrameRec], iod: float, cut: np.ndarray | None = None,
                exclude: np.ndarray | None = None) -> dict:
     """Staircase ratio of the inner-face centroid over the frames where the head moves.
     ``exclude``: frames not to use (e.g. a hand over the face makes the mesh jump)."""
-    n = len(recs)
     cut = cuts(recs) if cut is None else cut
     if exclude is not None:
         cut = cut | exclude
+    # near-repeats of the previous frame (frame-rate conversion: a 15-fps camera in a 30-fps stream,
+    # re-encoded so the copies are not exact) make any motion look stepped: drop them, as if the
+    # stream had the source's frame rate (a stale swap still moves the rest of the picture)
+    keep = ~near_repeats(recs)
+    keep[0] = True
+    idx = np.nonzero(keep)[0]
+    cut2 = np.zeros(len(idx), bool)
+    for k, i in enumerate(idx):
+        j = idx[k - 1] if k else -1
+        cut2[k] = bool(cut[j + 1:i + 1].any()) if k else True
+    recs = [recs[i] for i in idx]
+    cut = cut2
+    n = len(recs)
     c = centroids(recs) / max(iod, 1.0)
     a_sum = u_sum = 0.0
     moving = 0
@@ -110,6 +125,21 @@ def stair_step(recs: list[FrameRec], iod: float, cut: np.ndarray | None = None,
     ratio = a_sum / u_sum if (moving >= STEP_MIN_FRAMES and u_sum > 0) else float("nan")
     return {"moving_frames": moving, "ratio": ratio,
             "speed_p90": float(np.percentile(speeds, 90)) if speeds else 0.0}
+
+
+REPEAT_FRAC = 0.2         # a frame changed less than this × the usual change (75th pct) repeats its predecessor
+REPEAT_MIN = 0.15         # ... or less than this (mean |Δ grey| of the perceiver's 64×36 thumbnail)
+
+
+def near_repeats(recs: list[FrameRec]) -> np.ndarray:
+    """(n,) bool: the frame is a (near-)copy of the previous one (the rule the test-set builder uses
+    to drop repeated frames from its host clips)."""
+    fd = np.array([r.frame_diff for r in recs], np.float64)
+    ok = fd >= 0
+    if ok.sum() < 3:
+        return np.zeros(len(recs), bool)
+    thr = max(REPEAT_MIN, REPEAT_FRAC * float(np.percentile(fd[ok], 75)))
+    return ok & (fd < thr)
 
 
 def robust_z(x: np.ndarray, ref: np.ndarray, floor: float) -> np.ndarray:
