@@ -392,7 +392,7 @@ class HandWaveScorer:
         crossed_s = float(sum(face_cov[i] >= FACE_CROSS_T for i in win)) * dt_s
         passes, first_dir, vanished = _count_passes(side[nb:], face_cov[nb:], [hands[i] is not None and not interp[i]
                                                                               for i in win])
-        m.update(face_covered_s=crossed_s, passes=passes, first_direction=first_dir,
+        m.update(face_covered_s=crossed_s, passes=passes, passes_unseen=vanished, first_direction=first_dir,
                  max_face_coverage=float(face_cov[nb:].max()) if n > nb else 0.0)
 
         # -- flashes on the visible skin -------------------------------------------------------------
@@ -474,6 +474,14 @@ class HandWaveScorer:
         if drop >= 2:
             parts["dropouts"] = min(1.5, 0.5 * drop)
         total = float(sum(parts.values()))
+        # the overlap deficit and the staircase are circumstantial (a wave beside the face also stops at
+        # its edge; motion can look stepped): alone they cannot fail a window, one direct observation of
+        # the swap is needed (the face through the hand, a flash of another face, dropouts, or the hand's
+        # colour inside the face)
+        direct = any(parts.get(k, 0.0) > 0 for k in ("h1", "h1_interp", "flash", "dropouts", "h2"))
+        m["direct_evidence"] = direct
+        if not direct:
+            total = min(total, FAIL_LLR - 0.01)
         m["llr_parts"] = {k: round(v, 3) for k, v in parts.items()}
         m["llr_total"] = total
 
