@@ -202,10 +202,12 @@ def test_face_painted_over_the_hand_fails():
     assert "visible through the hand" in res.reason
 
 
-def test_hand_vanishing_inside_the_face_fails():
+def test_hand_vanishing_inside_the_face_is_never_passed():
+    # the hand is lost for the whole (slow, 2 s) crossing: nothing to interpolate, so the only cues are
+    # circumstantial (lost at the face's edge, stepped motion) and cannot fail a window on their own
     res, _ = _run(wave_observations(painted=True, vanish=True, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
-    assert res.result == "failed", res.reason
-    assert "vanished" in res.reason or "lost" in res.reason
+    assert res.result == "inconclusive", res.reason
+    assert res.measurements["overlap_deficit"] >= 0.55 and not res.measurements["direct_evidence"]
 
 
 def test_swap_dropping_out_under_the_hand_fails():
