@@ -58,6 +58,16 @@ class AnalyseView(QDialog):
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         lay.addLayout(row)
+        crow = QHBoxLayout()
+        crow.addWidget(QLabel("Challenges in the recording:"))
+        self.challenge_edit = QLineEdit()
+        self.challenge_edit.setObjectName("analyseChallenges")
+        self.challenge_edit.setPlaceholderText("optional, seconds: 62-70:hand_wave, 130-140:head_turn")
+        self.challenge_edit.setToolTip("Mark where the interviewer asked for a hand wave or a head turn; each span "
+                                       "is scored like a live challenge (every frame is analysed then).")
+        crow.addWidget(self.challenge_edit, 1)
+        lay.addLayout(crow)
+        self.challenge_results: list = []
         self.progress = QProgressBar()
         self.progress.setObjectName("analyseProgress")
         self.progress.setRange(0, 1000)
@@ -118,6 +128,18 @@ class AnalyseView(QDialog):
             self.status.setText(f"Cannot analyse “{p}”: no such file.")
             return False
         self.path_edit.setText(str(p))
+        specs = self.challenge_specs()
+        runner = None
+        if specs:
+            from interview_guard.challenges.offline import runner_for
+
+            try:
+                runner = runner_for(specs)
+            except IGError as e:
+                self.status.setText(f"Cannot use the challenge marks: {str(e).replace('--challenge ', '')}")
+                return False
+        self._runner = runner
+        self.challenge_results = []
         self._cancel.clear()
         self.result = None
         self.error = None
@@ -134,6 +156,11 @@ class AnalyseView(QDialog):
         self.cancel_button.setEnabled(True)
         return True
 
+    def challenge_specs(self) -> list[str]:
+        """The marked spans as ``START-END[:TYPE]`` strings (the CLI's ``--challenge``)."""
+        text = self.challenge_edit.text().replace(";", ",")
+        return [t.strip() for t in text.split(",") if t.strip()]
+
     def cancel(self) -> None:
         if self.running:
             self._cancel.set()
@@ -145,9 +172,19 @@ class AnalyseView(QDialog):
         def progress(done_s: float, total_s: float) -> None:
             self._q.put(("progress", done_s, total_s))
 
+        runner = getattr(self, "_runner", None)
+        factory, kw = self.analyzer_factory, {}
+        if runner is not None:                   # challenge spans need every frame
+            from interview_guard.challenges.offline import analyzer_factory
+
+            factory, kw = analyzer_factory(runner, self.analyzer_factory), {"sample_fps": 0.0}
         try:
             res = analyze_with_report(path, out, progress=progress, cancel=self._cancel,
-                                      analyzer_factory=self.analyzer_factory)
+                                      analyzer_factory=factory, **kw)
+            if runner is not None:
+                from interview_guard.challenges.offline import complete
+
+                self.challenge_results = complete(runner, out / "evidence.jsonl")
             self._q.put(("done", res, None))
         except IGError as e:
             self._q.put(("done", None, str(e)))
@@ -196,8 +233,13 @@ class AnalyseView(QDialog):
                                     f"in {res.out_dir}.")
             else:
                 self.progress.setValue(1000)
-                self.status.setText(f"Done: level {s['max_level']} ({len(s.get('cues', []))} level changes). "
-                                    f"Report: {res.report_html}")
+                text = (f"Done: level {s['max_level']} ({len(s.get('cues', []))} level changes). "
+                        f"Report: {res.report_html}")
+                if self.challenge_results:
+                    from interview_guard.challenges.offline import describe
+
+                    text += "\n" + "\n".join(describe(r) for r in self.challenge_results)
+                self.status.setText(text)
             self.open_button.setEnabled(res.report_html is not None)
         self.finished_analysis.emit(res if not err else None)
 

@@ -353,3 +353,27 @@ def test_analyse_view_cancel(qtbot, tmp_path):
     assert v.result.result.summary["cancelled"] is True
     assert v.start_button.isEnabled() and not v.cancel_button.isEnabled()
     assert not v.start(tmp_path / "missing.mp4") and "no such file" in v.status.text()
+
+
+def test_analyse_view_scores_a_marked_challenge_span(qtbot, tmp_path):
+    """The GUI marker for a challenge in a recording: the span is scored like the CLI's
+    ``--challenge`` (a frontal clip asked for a head turn: inconclusive, "ask again")."""
+    clip = corpus_root() / "video_real" / "lp_driving_d5.mp4"
+    if not clip.is_file():
+        pytest.skip(f"corpus clip {clip} not found")
+    v = AnalyseView(analyzer_factory=_offline_analyzer, out_root=tmp_path)
+    qtbot.addWidget(v)
+    v.show()
+    v.challenge_edit.setText("2-1:head_turn")
+    assert not v.start(clip) and "end must come after the start" in v.status.text()
+    done = []
+    v.finished_analysis.connect(done.append)
+    v.challenge_edit.setText("2-4.9:head_turn")
+    assert v.start(clip)
+    qtbot.waitUntil(lambda: bool(done), timeout=240_000)
+    assert v.error is None, v.error
+    assert [r.kind for r in v.challenge_results] == ["head_turn"]
+    assert v.challenge_results[0].result == "inconclusive"
+    assert "challenge head_turn 2.0" in v.status.text() and "INCONCLUSIVE" in v.status.text()
+    lines = (v.result.out_dir / "evidence.jsonl").read_text().splitlines()
+    assert any('"challenge_head_turn"' in x for x in lines)
