@@ -159,14 +159,20 @@ def max_throughput(clip: Path, n: int = 240) -> dict:
     return {"frames": len(frames), "analysed_fps_one_core": round(out["fps"], 2)}
 
 
-def offline_speed(clip: Path) -> dict:
-    an = Analyzer()
-    src = RecordingVideoSource(clip)
-    res = run_lockstep(src, an)
-    an.close()
-    s = res.summary
-    return {"clip": clip.name, "duration_s": s["duration_s"], "frames": s["frames_analysed"], "wall_s": s["wall_s"],
-            "realtime_factor": s["realtime_factor"]}
+def offline_speed(clip: Path, runs: int = 3) -> dict:
+    """Lockstep over the whole clip ``runs`` times (one Analyzer each, built before the clock
+    starts); the median run is reported with all factors (a 9-s clip is sensitive to a busy
+    moment on a shared machine)."""
+    rows = []
+    for _ in range(runs):
+        an = Analyzer()
+        res = run_lockstep(RecordingVideoSource(clip), an)
+        an.close()
+        s = res.summary
+        rows.append({"duration_s": s["duration_s"], "frames": s["frames_analysed"], "wall_s": s["wall_s"],
+                     "realtime_factor": s["realtime_factor"]})
+    med = sorted(rows, key=lambda r: r["realtime_factor"])[len(rows) // 2]
+    return {"clip": clip.name, **med, "runs": [r["realtime_factor"] for r in rows]}
 
 
 def main() -> int:
@@ -195,7 +201,7 @@ def main() -> int:
     results["offline"] = offline_speed(clip)
     o = results["offline"]
     print(f"  offline analyze (lockstep, every frame, both cores free): {o['duration_s']} s of video in {o['wall_s']} s "
-          f"= {o['realtime_factor']}x real time")
+          f"= {o['realtime_factor']}x real time (median of {len(o['runs'])} runs: {o['runs']})")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
