@@ -37,6 +37,15 @@ from interview_guard.core.types import NS_PER_S, AudioChunk, Evidence, SourceEve
 from interview_guard.pipeline.analyzer import Analyzer, RunStats, StepResult
 
 
+def _sleep_until(clock: SessionClock, due_ns: int, stopping: Callable[[], bool]) -> None:
+    """Sleep in short steps until the session clock reaches ``due_ns`` or ``stopping()``."""
+    while not stopping():
+        wait = (due_ns - clock.now_ns()) / NS_PER_S
+        if wait <= 0:
+            return
+        time.sleep(min(wait, 0.05))
+
+
 class PacedSource(VideoSource):
     """Plays a recording at its own frame rate, re-stamped by a session clock (the demo, tests)."""
 
@@ -68,11 +77,7 @@ class PacedSource(VideoSource):
                 if first_t is None:
                     first_t = item.t_ns
                 due = start_wall + (item.t_ns - first_t)
-                while not self.stopping:
-                    wait = (due - self.clock.now_ns()) / NS_PER_S
-                    if wait <= 0:
-                        break
-                    time.sleep(min(wait, 0.05))
+                _sleep_until(self.clock, due, lambda: self.stopping)
                 if self.stopping:
                     self.inner.stop()
                     yield SourceEvent(self.clock.now_ns(), SourceEventKind.ENDED, "stopped", self.name)
@@ -113,12 +118,7 @@ class PacedAudioSource(AudioSource):
                     ended = item
                     break
                 t = start_wall + item.t_ns
-                due = t + item.duration_ns
-                while not self.stopping:
-                    wait = (due - self.clock.now_ns()) / NS_PER_S
-                    if wait <= 0:
-                        break
-                    time.sleep(min(wait, 0.05))
+                _sleep_until(self.clock, t + item.duration_ns, lambda: self.stopping)
                 if self.stopping:
                     self.inner.stop()
                     yield SourceEvent(self.clock.now_ns(), SourceEventKind.ENDED, "stopped", self.name)
