@@ -46,26 +46,33 @@ def _sleep_until(clock: SessionClock, due_ns: int, stopping: Callable[[], bool])
         time.sleep(min(wait, 0.05))
 
 
-class PacedSource(VideoSource):
-    """Plays a recording at its own frame rate, re-stamped by a session clock (the demo, tests)."""
+class _Paced:
+    """A recording played at its own rate on a session clock (shared by the video and audio
+    wrappers): the item at recording time ``t`` is handed over at ``start + (t - t_first)``
+    (+ ``_hold_ns(item)``), re-stamped by ``_restamp``; ``loop`` reopens it at its end."""
 
-    def __init__(self, inner: VideoSource, clock: SessionClock, *, loop: bool = False,
-                 reopen: Callable[[], VideoSource] | None = None) -> None:
+    end_message = "end"
+
+    def __init__(self, inner, clock: SessionClock, *, loop: bool = False, reopen: Callable | None = None) -> None:
         super().__init__()
         self.inner = inner
         self.clock = clock
         self.loop = loop
         self.reopen = reopen
         self.name = inner.name
-        self.fps_hint = inner.fps_hint
         self.live = True
 
     def stop(self) -> None:
         super().stop()
         self.inner.stop()
 
-    def __iter__(self) -> Iterator[VideoFrame | SourceEvent]:
-        index = 0
+    def _hold_ns(self, item) -> int:
+        return 0
+
+    def _restamp(self, item, t_ns: int):
+        raise NotImplementedError
+
+    def __iter__(self):
         while True:
             start_wall = self.clock.now_ns()
             first_t: int | None = None
@@ -76,59 +83,46 @@ class PacedSource(VideoSource):
                     break
                 if first_t is None:
                     first_t = item.t_ns
-                due = start_wall + (item.t_ns - first_t)
-                _sleep_until(self.clock, due, lambda: self.stopping)
+                t = start_wall + (item.t_ns - first_t)
+                _sleep_until(self.clock, t + self._hold_ns(item), lambda: self.stopping)
                 if self.stopping:
                     self.inner.stop()
                     yield SourceEvent(self.clock.now_ns(), SourceEventKind.ENDED, "stopped", self.name)
                     return
-                yield VideoFrame(t_ns=self.clock.now_ns(), index=index, image=item.image, source=self.name)
-                index += 1
+                yield self._restamp(item, t)
             if not self.loop or self.reopen is None or self.stopping or (ended and ended.kind is not SourceEventKind.ENDED):
                 yield SourceEvent(self.clock.now_ns(), ended.kind if ended else SourceEventKind.ENDED,
-                                  ended.message if ended else "end", self.name)
+                                  ended.message if ended else self.end_message, self.name)
                 return
             self.inner = self.reopen()
 
 
-class PacedAudioSource(AudioSource):
+class PacedSource(_Paced, VideoSource):
+    """Plays a recording at its own frame rate, re-stamped by a session clock (the demo, tests)."""
+
+    def __init__(self, inner: VideoSource, clock: SessionClock, *, loop: bool = False,
+                 reopen: Callable[[], VideoSource] | None = None) -> None:
+        super().__init__(inner, clock, loop=loop, reopen=reopen)
+        self.fps_hint = inner.fps_hint
+        self._index = 0
+
+    def _restamp(self, item: VideoFrame, t_ns: int) -> VideoFrame:
+        frame = VideoFrame(t_ns=self.clock.now_ns(), index=self._index, image=item.image, source=self.name)
+        self._index += 1
+        return frame
+
+
+class PacedAudioSource(_Paced, AudioSource):
     """Plays a recording's audio at its own rate, re-stamped by a session clock: each chunk is
     handed over when it has been "heard" (its end is due), as a loopback capture would."""
 
-    def __init__(self, inner: AudioSource, clock: SessionClock, *, loop: bool = False,
-                 reopen: Callable[[], AudioSource] | None = None) -> None:
-        super().__init__()
-        self.inner = inner
-        self.clock = clock
-        self.loop = loop
-        self.reopen = reopen
-        self.name = inner.name
-        self.live = True
+    end_message = "end of audio"
 
-    def stop(self) -> None:
-        super().stop()
-        self.inner.stop()
+    def _hold_ns(self, item: AudioChunk) -> int:
+        return item.duration_ns
 
-    def __iter__(self) -> Iterator[AudioChunk | SourceEvent]:
-        while True:
-            start_wall = self.clock.now_ns()
-            ended: SourceEvent | None = None
-            for item in self.inner:
-                if isinstance(item, SourceEvent):
-                    ended = item
-                    break
-                t = start_wall + item.t_ns
-                _sleep_until(self.clock, t + item.duration_ns, lambda: self.stopping)
-                if self.stopping:
-                    self.inner.stop()
-                    yield SourceEvent(self.clock.now_ns(), SourceEventKind.ENDED, "stopped", self.name)
-                    return
-                yield dataclasses.replace(item, t_ns=t, source=self.name)
-            if not self.loop or self.reopen is None or self.stopping or (ended and ended.kind is not SourceEventKind.ENDED):
-                yield SourceEvent(self.clock.now_ns(), ended.kind if ended else SourceEventKind.ENDED,
-                                  ended.message if ended else "end of audio", self.name)
-                return
-            self.inner = self.reopen()
+    def _restamp(self, item: AudioChunk, t_ns: int) -> AudioChunk:
+        return dataclasses.replace(item, t_ns=t_ns, source=self.name)
 
 
 AUDIO_QUEUE_CHUNKS = 600          # 60 s of 0.1-s chunks

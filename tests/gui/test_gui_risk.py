@@ -41,6 +41,7 @@ from interview_guard.ui.consent import ConsentPanel  # noqa: E402
 from interview_guard.ui.main_window import MainWindow  # noqa: E402
 from interview_guard.ui.risk_meter import RiskMeter  # noqa: E402
 from interview_guard.ui.timeline import EvidenceTimeline  # noqa: E402
+from tests.conftest import skip_or_fail  # noqa: E402
 from tests.helpers.corpus import corpus_root  # noqa: E402
 
 pytestmark = [
@@ -313,7 +314,7 @@ def test_timeline_paints_rows(qtbot):
 def _corpus_clip() -> Path:
     p = corpus_root() / "video_real" / "dfl_Albica_Johns_0_real_left.mp4"
     if not p.is_file():
-        pytest.skip(f"corpus clip {p} not found")
+        skip_or_fail(f"corpus clip {p} not found (set IG_CORPUS)")   # CI=true: a failure, not a skip
     return p
 
 
