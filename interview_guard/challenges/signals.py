@@ -27,6 +27,7 @@ CUT_BG_DIFF = 14.0        # mean |Δ grey| of the background thumbnail: a splice
 FREEZE_DIFF = 0.05        # the perceiver's frame_diff of an exact/near repeat
 STEP_MIN_SPEED = 0.012    # IOD per frame: below this the centroid's noise dominates
 STEP_MIN_FRAMES = 8
+TRACK_JUMP_IOD = 1.0      # IOD per frame: a centroid jump this large is the tracker switching faces, not motion
 
 
 def bg_mask(rec: FrameRec, other: FrameRec | None = None) -> np.ndarray:
@@ -104,6 +105,14 @@ def stair_step(recs: list[FrameRec], iod: float, cut: np.ndarray | None = None,
     cut = cut2
     n = len(recs)
     c = centroids(recs) / max(iod, 1.0)
+    # a head cannot move an eye-distance in one frame: such a jump is the face tracker switching to
+    # another face (or a glitch) and breaks the motion there like a cut (a stale swap's catch-up
+    # jump is a fraction of an IOD)
+    jump = np.zeros(n, bool)
+    if n > 1:
+        with np.errstate(invalid="ignore"):
+            jump[1:] = np.linalg.norm(np.diff(c, axis=0), axis=1) > TRACK_JUMP_IOD
+    cut = cut | jump
     a_sum = u_sum = 0.0
     moving = 0
     speeds = []

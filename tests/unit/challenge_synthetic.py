@@ -140,12 +140,13 @@ def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool
 
 def turn_observations(*, peak_deg: float = 40.0, first_sign: int = 1, both: bool = True, fps: float = 10.0,
                       baseline_s: float = 2.0, window_s: float = 6.0, stale: int = 0, seed: int = 0,
-                      t0_s: float = 0.0) -> list[Observation]:
+                      t0_s: float = 0.0, glitches: tuple[int, ...] = ()) -> list[Observation]:
     """Baseline frontal, then a head turn to ``first_sign``·peak and (``both``) to the other side.
 
     Only the pose and a sideways shift of the face move (the picture is the same portrait): the
     pose drives compliance, the shift drives the staircase measure. ``stale``: the face moves in
-    steps of that many frames (a stale paste-back transform)."""
+    steps of that many frames (a stale paste-back transform). ``glitches``: frame indices where the
+    face tracker jumps to a face elsewhere in the picture for that one frame."""
     rng = np.random.default_rng(seed)
     base, mesh = _portrait()
     head_mask = cv2.dilate(face_oval_mask(mesh, base.shape[:2]).astype(np.uint8),
@@ -174,6 +175,8 @@ def turn_observations(*, peak_deg: float = 40.0, first_sign: int = 1, both: bool
         img = np.clip(img.astype(np.int16) + rng.integers(-2, 3, img.shape), 0, 255).astype(np.uint8)
         lm = mesh.copy()
         lm[:, 0] += dx
+        if i in glitches:
+            lm[:, 0] += 2.5 * geo.iod(lm[:, :2])
         face = make_face(lm, img, yaw=yaw, pitch=0.0)
         diff = -1.0 if prev is None else float(np.mean(np.abs(img.astype(np.int16) - prev.astype(np.int16))))
         out.append(Observation(frame=VideoFrame(t_ns=int(round((t0_s + t) * NS_PER_S)), index=i, image=img),

@@ -262,6 +262,16 @@ def test_head_turn_both_ways_passes_and_a_staircase_fails():
     _check_evidence(ev, HEAD_TURN, "failed")
 
 
+def test_head_turn_tracker_jumping_to_another_face_is_not_a_staircase():
+    # a real clip where the face tracker jumped to another face for single frames (as in one of the
+    # corpus' genuine DeepFaceLive halves) failed the turn before such jumps were treated as cuts
+    glitches = (33, 41, 52, 60)
+    res, _ = _run(turn_observations(glitches=glitches), HEAD_TURN, TURN, 2.0, 7.9)
+    assert res.result == "passed", res.reason
+    res, _ = _run(turn_observations(glitches=glitches, stale=3), HEAD_TURN, TURN, 2.0, 7.9)
+    assert res.result == "failed", res.reason
+
+
 def test_head_turn_noncompliance_is_inconclusive_even_with_artefacts():
     res, _ = _run(turn_observations(peak_deg=8.0, stale=3), HEAD_TURN, TURN, 2.0, 7.9)
     assert res.result == "inconclusive" and "frontal" in res.reason
