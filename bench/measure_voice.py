@@ -8,7 +8,9 @@ Sections (all by default; pick with flags):
                File score = mean window logit over VAD-speech windows (4 s, hop 1 s, from 2 s of
                speech on — what the detector emits; files with < 2 s of speech are not scored, and
                their number is reported). EER/AUC per system, per family (VC, TTS) and per real
-               source, clean and after an Opus 24 kbps round trip of both classes. Reuses the
+               source, clean and after an Opus 24 kbps round trip of both classes (both trained
+               on), and through random channels of both classes that the models never trained on
+               (AAC/MP3/Opus 16-32 kbps, some low-passed: "unseen channels"). Reuses the
                training caches (``.cache/ig-voice``); ``--from FILE`` re-reads a saved run.
 ``--shipped``  The shipped ``models/voice_cm.onnx`` through the real ``voice_synthetic`` detector
                (16 kHz, 0.1-s chunks, no padding) on every corpus speech file, clean and after
@@ -55,7 +57,10 @@ def print_loso(summary: dict) -> None:
                        ("per real source", "per_real_source"), ("DSP fakes of held-out speakers", "dsp_kinds")):
         print(f"\n  {title}:")
         for name, d in sorted(summary.get(key, {}).items()):
-            print(f"    {name:24s} clean {_fmt(d.get('clean'))}   opus24 {_fmt(d.get('opus24'))}")
+            line = f"    {name:24s} clean {_fmt(d.get('clean'))}   opus24 {_fmt(d.get('opus24'))}"
+            if d.get("rand"):
+                line += f"   unseen channels {_fmt(d.get('rand'))}"
+            print(line)
 
 
 def run_loso(args) -> dict:

@@ -2,17 +2,18 @@
 
 Only speech is judged: Silero VAD (``perception.vad``) gates the audio, speech chunks are
 concatenated, and once 2 s of speech exist the last 4 s of it are scored by ``voice_cm.onnx``
-(LFCC statistics → MLP, ``perception.voice_cm``), then again after every further 1 s of speech.
+(per-band spectral-flatness statistics → logistic regression, ``perception.voice_cm``), then
+again after every further 1 s of speech.
 Silence, music and noise give no evidence at all (the detector abstains); so does audio too
 quiet or clipped to judge.
 
 The model's logit becomes an LLR with the calibration in its manifest row (fitted on held-out
-systems and speakers), clipped to [llr_min, 2.3] nats. Measured leave-one-system-out, the model
-is near or below chance on unseen voice-conversion systems (see the manifest row's ``quality``),
-so the shipped calibration has ``llr_min = 0``: it can add evidence of synthesis, never vouch for
-a voice. Call codecs, noise suppression and headsets
-also change a voice, so reasons never say "fake": they say what the model heard and what the
-interviewer can do.
+systems and speakers), clipped to [llr_min, 2.3] nats. Measured leave-one-system-out (see the
+manifest row's ``quality``) it is well above chance but far from reliable on unseen systems
+(EER ~20 % for voice conversion, ~8 % for cloned TTS on clean audio; 15 % / 27 % after Opus
+24 kbps; ~31 % through codecs it never trained on). The recipe raises ``llr_min`` to 0 whenever a
+family's held-out AUC falls below 0.6. Call codecs, noise suppression and headsets also change a
+voice, so reasons never say "fake": they say what the model heard and what the interviewer can do.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ class VoiceSyntheticDetector(Detector):
     modality = "audio"
     needs = frozenset({"audio", "speech"})
     kind = "risk"
-    description = ("Synthetic or converted voice: the project's LFCC countermeasure model scores the candidate's "
-                   "speech (VAD-gated, 4-s windows).")
+    description = ("Synthetic or converted voice: the project's countermeasure model (spectral-flatness statistics) "
+                   "scores the candidate's speech (VAD-gated, 4-s windows).")
 
     def __init__(self, config: VoiceSyntheticConfig | None = None, *, store=None) -> None:
         self.config = config or VoiceSyntheticConfig()
