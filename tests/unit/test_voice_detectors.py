@@ -136,6 +136,26 @@ def test_voice_model_judges_only_after_two_seconds_of_speech(spk_a):
     assert len(evs) <= 12
 
 
+def test_voice_model_pauses_on_a_narrow_band_line(spk_a):
+    # genuine speech through a narrow-band channel (a Bluetooth headset in hands-free mode: nothing
+    # above ~4 kHz) has no 6-8 kHz band for the model to read: the detector abstains and says why,
+    # instead of scoring the missing band as synthetic; the same speech at full band is judged
+    from scipy.signal import butter, sosfiltfilt
+
+    from interview_guard.detectors.voice_synthetic import VoiceSyntheticDetector
+
+    x = spk_a[: 12 * RATE]
+    for cutoff in (4000, 5000, 7000):
+        narrow = sosfiltfilt(butter(8, cutoff, btype="low", fs=RATE, output="sos"), x).astype(np.float32)
+        evs = _run_audio(VoiceSyntheticDetector(), narrow)
+        assert evs and all(e.code == "voice_band_limited" and e.quality == 0 and e.llr == 0 for e in evs), \
+            [(e.code, e.details.get("band_drop_db")) for e in evs]
+        assert ("narrow-band" if cutoff < 7000 else "cuts the top") in evs[0].reason
+    wide = _run_audio(VoiceSyntheticDetector(), x)
+    assert wide and not any(e.code == "voice_band_limited" for e in wide)
+    assert all(e.details["band_drop_db"] < 38.0 and e.details["top_cut_db"] < 20.0 for e in wide)
+
+
 # --- lip sync ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
