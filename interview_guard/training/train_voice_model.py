@@ -530,7 +530,10 @@ def export_onnx(net, path: Path, n_in: int) -> float:
     return diff
 
 
-LIMITS = ("genuine speech through a band-limited channel scores as synthetic: LLR > 1 for 58 % / 92 % / 98 % of genuine corpus files after a 5.5-kHz low-pass / a 7-kHz low-pass / an MP3 32 kbps round trip (0 % clean, 2 % Opus 24 kbps); the voice_synthetic detector pauses on such lines (band_limits gate: 90-96 % of those windows paused, 4 % of clean genuine ones) - measured by bench/voice_channel_gate.py")
+LIMITS = ("genuine speech through a band-limited channel scores as synthetic: LLR > 1 for 58 % / 92 % / 98 % "
+          "of genuine corpus files after a 5.5-kHz low-pass / a 7-kHz low-pass / an MP3 32 kbps round trip (0 % "
+          "clean, 2 % Opus 24 kbps); the voice_synthetic detector pauses on such lines (band_limits gate: 90-96 % "
+          "of those windows paused, 4 % of clean genuine ones) - measured by bench/voice_channel_gate.py")
 
 
 def manifest_row(path: Path, cfg: Config, *, params: int, calibration: dict | None, quality: dict | None,
