@@ -45,6 +45,10 @@ class Detector(abc.ABC):
     needs: frozenset[str] = frozenset()
     kind: str = "risk"
     description: str = ""
+    # True when the detector's model was trained on the development corpus that
+    # ``interview-guard calibrate`` fits on: its scores there are in-sample (too confident), so the
+    # fusion calibration may shrink its own (held-out) LLR but never amplify it (slope <= 1)
+    corpus_trained: bool = False
 
     @abc.abstractmethod
     def process(self, window: Window) -> Evidence | None:

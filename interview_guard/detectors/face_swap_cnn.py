@@ -101,6 +101,7 @@ class FaceSwapModel:
 class FaceSwapCNNDetector(Detector):
     id = "face_swap_cnn"
     version = "1"
+    corpus_trained = True       # the CNN trained on corpus real faces (fusion slope capped at 1)
     modality = "video"
     needs = frozenset({"face"})
     kind = "risk"

@@ -57,6 +57,12 @@ def available() -> list[str]:
     return sorted(_FACTORIES)
 
 
+def detector_class(detector_id: str) -> type[Detector]:
+    """The registered class (its attributes, without building it); KeyError when unknown."""
+    _load()
+    return _FACTORIES[detector_id]
+
+
 def create(detector_id: str) -> Detector:
     _load()
     return _FACTORIES[detector_id]()

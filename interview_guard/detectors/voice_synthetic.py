@@ -55,6 +55,7 @@ class VoiceSyntheticConfig:
 class VoiceSyntheticDetector(Detector):
     id = "voice_synthetic"
     version = "2"
+    corpus_trained = True       # voice_cm.onnx trained on the corpus speech (fusion slope capped at 1)
     modality = "audio"
     needs = frozenset({"audio", "speech"})
     kind = "risk"

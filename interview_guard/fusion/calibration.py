@@ -19,7 +19,9 @@ Fitting details (``fit_platt``):
 * a Gaussian prior on the slope (sd 1, effective sample size = number of clips) keeps a
   detector that separates only a handful of clips from getting a steep, over-confident map;
 * the slope is constrained to [0, 3]: a detector that is *anti*-informative on the corpus gets
-  a = 0 (it is switched off, and the file says so) instead of a flipped sign;
+  a = 0 (it is switched off, and the file says so) instead of a flipped sign; to [0, 1] for a
+  detector whose model trained on this corpus (``Detector.corpus_trained``): its scores here are
+  in-sample, so its own held-out calibration may be shrunk but never amplified;
 * quality is reported as C_llr (Brümmer & du Preez 2006, bits; 1.0 = useless, 0 = perfect)
   before and after, with a grouped cross-validated figure when groups are given.
 
@@ -250,7 +252,8 @@ def _clip_weights(clips: np.ndarray) -> np.ndarray:
     return 1.0 / counts[inv]
 
 
-def _fit_ab(x: np.ndarray, y: np.ndarray, w: np.ndarray, n_eff: float, lo: float, hi: float) -> tuple[float, float]:
+def _fit_ab(x: np.ndarray, y: np.ndarray, w: np.ndarray, n_eff: float, lo: float, hi: float,
+            slope_max: float = SLOPE_MAX) -> tuple[float, float]:
     from scipy.optimize import minimize
 
     w = w.astype(np.float64).copy()
@@ -270,13 +273,13 @@ def _fit_ab(x: np.ndarray, y: np.ndarray, w: np.ndarray, n_eff: float, lo: float
         return val, np.array([ga, gb])
 
     res = minimize(loss, x0=np.array([1.0, 0.0]), jac=True, method="L-BFGS-B",
-                   bounds=[(0.0, SLOPE_MAX), (-10.0, 10.0)])
+                   bounds=[(0.0, slope_max), (-10.0, 10.0)])
     a, b = (float(v) for v in res.x)
     return a, b
 
 
 def fit_platt(x, y, clips, *, groups=None, lo: float = PASSIVE_CLIP[0], hi: float = PASSIVE_CLIP[1],
-              n_folds: int = 5) -> PlattFit:
+              n_folds: int = 5, slope_max: float = SLOPE_MAX) -> PlattFit:
     """Fit ``llr = clip(a·x + b)`` on windows ``x`` with labels ``y`` (1 = fake) from ``clips``.
 
     ``groups`` (same length; e.g. the identity or PAIR id of each window's clip) enables a
@@ -300,7 +303,7 @@ def fit_platt(x, y, clips, *, groups=None, lo: float = PASSIVE_CLIP[0], hi: floa
     if float(np.std(x)) < 1e-3:
         return PlattFit(UNCALIBRATED_SHRINK, 0.0, n_g, n_f, cg, cf, math.nan, math.nan, math.nan, 0.5,
                         note="its output never varied on the corpus: kept the uncalibrated map (0.5·llr)")
-    a, b = _fit_ab(x, y, w, cg + cf, lo, hi)
+    a, b = _fit_ab(x, y, w, cg + cf, lo, hi, slope_max)
     cal = np.clip(a * x + b, lo, hi)
     raw_c = cllr(np.clip(x[y == 0], -20, 20), np.clip(x[y == 1], -20, 20), w[y == 0], w[y == 1])
     cal_c = cllr(cal[y == 0], cal[y == 1], w[y == 0], w[y == 1])
@@ -318,7 +321,7 @@ def fit_platt(x, y, clips, *, groups=None, lo: float = PASSIVE_CLIP[0], hi: floa
                 if (y[tr] == 0).sum() < 5 or (y[tr] == 1).sum() < 5:
                     continue
                 ta, tb = _fit_ab(x[tr], y[tr], _clip_weights(clips[tr]),
-                                 len(np.unique(clips[tr])), lo, hi)
+                                 len(np.unique(clips[tr])), lo, hi, slope_max)
                 cv[test] = np.clip(ta * x[test] + tb, lo, hi)
             m = np.isfinite(cv)
             if m.any() and (y[m] == 0).any() and (y[m] == 1).any():

@@ -43,8 +43,8 @@ import numpy as np
 
 from interview_guard import __version__
 from interview_guard.core.types import NS_PER_S, Evidence
-from interview_guard.fusion.calibration import (PASSIVE_CLIP, Calibration, DetectorCalibration, correlation_weights,
-                                                fit_platt)
+from interview_guard.fusion.calibration import (PASSIVE_CLIP, SLOPE_MAX, Calibration, DetectorCalibration,
+                                                correlation_weights, fit_platt)
 from interview_guard.fusion.cues import Level
 from interview_guard.fusion.engine import FusionConfig, FusionEngine, LevelMachine
 
@@ -409,7 +409,8 @@ def fit_detector_maps(runs: list[ClipRun], *, labels_by_modality=LABELS_BY_MODAL
                 groups.append(r.group)
         if kind_quality:
             continue  # a quality detector (face_quality): nothing to calibrate
-        fit = fit_platt(xs, ys, clips, groups=groups)
+        in_sample = _corpus_trained(det)
+        fit = fit_platt(xs, ys, clips, groups=groups, slope_max=1.0 if in_sample else SLOPE_MAX)
         stats = {"n_windows": {"genuine": fit.n_genuine, "fake": fit.n_fake},
                  "n_clips": {"genuine": fit.clips_genuine, "fake": fit.clips_fake},
                  "labels": {"genuine": list(genuine), "fake": list(fake)},
@@ -417,9 +418,22 @@ def fit_detector_maps(runs: list[ClipRun], *, labels_by_modality=LABELS_BY_MODAL
                  "cllr_cross_validated": _r(fit.cllr_cv)}
         if fit.note:
             stats["note"] = fit.note
+        if in_sample:
+            stats["slope_max"] = 1.0
+            stats["slope_note"] = ("its model trained on this corpus (in-sample scores): the slope is capped at 1 so "
+                                   "the model's own held-out calibration is never amplified")
         out[det] = DetectorCalibration(det, ver, slope=round(fit.slope, 5), intercept=round(fit.intercept, 5),
                                        lo=PASSIVE_CLIP[0], hi=PASSIVE_CLIP[1], weight=1.0, group=mod, stats=stats)
     return out
+
+
+def _corpus_trained(detector_id: str) -> bool:
+    from interview_guard.detectors import registry
+
+    try:
+        return bool(getattr(registry.detector_class(detector_id), "corpus_trained", False))
+    except KeyError:
+        return False
 
 
 def _r(x: float, nd: int = 4):

@@ -34,6 +34,21 @@ def test_platt_recovers_a_known_llr():
     assert 0.85 < fit.auc_window < 0.95
 
 
+def test_a_corpus_trained_model_is_never_amplified():
+    # the same data as above wants slope 2; a detector whose model trained on the corpus gets at
+    # most its own (held-out) calibration back, and calibrate knows which detectors those are
+    from interview_guard.fusion.fit import _corpus_trained
+
+    rng = np.random.default_rng(0)
+    xg, cg = _windows(rng, 300, 8, -1.0)
+    xf, cf = _windows(rng, 300, 8, +1.0)
+    fit = fit_platt(np.r_[xg, xf], np.r_[np.zeros(len(xg)), np.ones(len(xf))], np.r_[cg, cf + 10_000],
+                    slope_max=1.0)
+    assert 0.95 <= fit.slope <= 1.0, fit
+    assert _corpus_trained("voice_synthetic") and _corpus_trained("face_swap_cnn")
+    assert not _corpus_trained("seam_band") and not _corpus_trained("no_such_detector")
+
+
 def test_prior_is_removed_with_unbalanced_classes():
     rng = np.random.default_rng(1)
     xg, cg = _windows(rng, 400, 5, -1.0)
