@@ -52,7 +52,7 @@ def main() -> int:
         for ch, fn in CHANNELS.items():
             w = np.asarray(fn(s), np.float32)[: 4 * RATE]
             drop, top = band_limits(w)
-            paused = drop > cfg.max_band_drop_db or top > cfg.max_top_cut_db
+            paused = cfg.line_limit(drop, top) is not None
             res[(it.family, ch)].append((paused, cm.llr(cm.score(w))))
     print(f"{'family':6s} {'channel':13s} {'files':>5s} {'paused':>7s} {'LLR>1 before gate':>18s} "
           f"{'LLR>1 of judged':>16s}")

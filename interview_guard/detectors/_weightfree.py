@@ -23,6 +23,7 @@ what the five detectors ``sharpness_mismatch``, ``colour_mismatch``, ``seam_band
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 
@@ -336,11 +337,13 @@ class WeightFreeDetector(Detector):
     def on_gap(self, t_ns: int, why: str) -> None:  # pragma: no cover - overridden when needed
         pass
 
+    @abc.abstractmethod
     def measure(self, obs: Observation, t_ns: int) -> dict | None:
-        raise NotImplementedError
+        """One sampled frame's raw measurements (None: nothing measurable on it)."""
 
+    @abc.abstractmethod
     def summarise(self, samples: list[tuple[int, dict]], t0: int, t1: int, quality: float) -> Evidence | None:
-        raise NotImplementedError
+        """The window's evidence from its samples (None: abstain)."""
 
     def _same_track(self, obs: Observation, t_ns: int) -> bool:
         """False when the face jumped further than a head can move since the last measurement

@@ -50,6 +50,15 @@ class VoiceSyntheticConfig:
     strong_llr: float = 1.0      # reason wording thresholds
     mild_llr: float = 0.3
 
+    def line_limit(self, band_drop_db: float, top_cut_db: float) -> str | None:
+        """"narrow_band" or "top_cut" when the line is too band-limited to judge (see ``band_limits``),
+        else None."""
+        if band_drop_db > self.max_band_drop_db:
+            return "narrow_band"
+        if top_cut_db > self.max_top_cut_db:
+            return "top_cut"
+        return None
+
 
 @register
 class VoiceSyntheticDetector(Detector):
@@ -70,7 +79,7 @@ class VoiceSyntheticDetector(Detector):
         self.reset()
 
     def prepare(self) -> None:
-        import scipy.signal  # noqa: F401 - band_drop_db's import is paid when the session is built
+        import scipy.signal  # noqa: F401 - band_limits' import is paid when the session is built
 
         self._models()
 
@@ -132,9 +141,10 @@ class VoiceSyntheticDetector(Detector):
             return Evidence(self.id, t_start, t_end, 0.0, 0.0,
                             f"The candidate's speech is {why}, so the voice check is paused for this stretch.",
                             kind=self.kind, code="voice_unusable", details=details)
-        if drop > c.max_band_drop_db or top_cut > c.max_top_cut_db:
+        limit = c.line_limit(drop, top_cut)
+        if limit is not None:
             what = ("a narrow-band line (no high frequencies, as with a Bluetooth headset in hands-free mode or a "
-                    "phone bridge)" if drop > c.max_band_drop_db else
+                    "phone bridge)" if limit == "narrow_band" else
                     "a line that cuts the top of the voice's frequencies (as some conference bridges and "
                     "recordings compressed to MP3 do)")
             return Evidence(self.id, t_start, t_end, 0.0, 0.0,

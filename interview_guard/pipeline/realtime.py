@@ -19,6 +19,7 @@ source that fails or ends does not stop the video: its event is reported and the
 
 from __future__ import annotations
 
+import abc
 import collections
 import dataclasses
 import queue
@@ -69,8 +70,9 @@ class _Paced:
     def _hold_ns(self, item) -> int:
         return 0
 
+    @abc.abstractmethod
     def _restamp(self, item, t_ns: int):
-        raise NotImplementedError
+        """The item as handed over now (its time on the session clock)."""
 
     def __iter__(self):
         while True:
