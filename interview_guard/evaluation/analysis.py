@@ -1,6 +1,8 @@
 """Turn per-clip scores into the evaluation's numbers (the ``metrics.json`` structure).
 
-For each (real label, fake label) comparison and each detector plus ``fused``:
+For each (real label, fake label) comparison and each detector plus ``fused`` (the calibrated
+fusion: Σ weight · calibrated mean LLR, ``ClipScore.fused``) and ``fused_naive`` (the plain sum of
+raw mean llrs, for comparison):
 
 * pooled clip-level metrics (``metrics.binary_metrics``) with coverage, the trimmed-mean
   variant's AUC, and the AUC when "no score" is counted as llr 0 (what an operator would see);
@@ -29,6 +31,7 @@ from interview_guard.evaluation.manifest import ManifestRow
 from interview_guard.evaluation.scoring import ClipScore
 
 FUSED = "fused"
+FUSED_NAIVE = "fused_naive"
 BASELINE = "baseline_smaller_face"
 MIN_DURATION_S = 2.0
 
@@ -52,6 +55,8 @@ class PairData:
         items = self.reals if which == "real" else self.fakes
         if det == FUSED:
             return np.array([cs.fused(self.detectors, variant) for _, cs in items], dtype=np.float64)
+        if det == FUSED_NAIVE:
+            return np.array([cs.fused_naive(self.detectors, variant) for _, cs in items], dtype=np.float64)
         if det == BASELINE:
             return np.array([-cs.face_size_median for _, cs in items], dtype=np.float64)
         return np.array([cs.score(det, variant) for _, cs in items], dtype=np.float64)
@@ -83,7 +88,7 @@ def _short(real, fake, n_boot, seed) -> dict:
 
 def analyse_pair(p: PairData, *, n_boot: int = M.DEFAULT_N_BOOT, seed: int = M.DEFAULT_SEED,
                  target_fpr: float = 0.01) -> dict:
-    names = list(p.detectors) + ([FUSED] if p.detectors else [])
+    names = list(p.detectors) + ([FUSED, FUSED_NAIVE] if p.detectors else [])
     with_face = p.modality in ("video", "image")
     extra = [BASELINE] if with_face else []  # the face-size baseline only where there is a face
     out: dict = {

@@ -15,7 +15,7 @@ from typing import Iterable
 import numpy as np
 
 from interview_guard.evaluation import metrics as M
-from interview_guard.evaluation.analysis import BASELINE, FUSED, PairData, jsonable
+from interview_guard.evaluation.analysis import BASELINE, FUSED, FUSED_NAIVE, PairData, jsonable
 from interview_guard.evaluation.manifest import ManifestRow
 from interview_guard.evaluation.scoring import ClipScore
 from interview_guard.pipeline.outputs import atomic_write_bytes
@@ -55,7 +55,8 @@ def format_pair(name: str, a: dict, *, target_fpr: float = 0.01) -> str:
     if a.get("note"):
         p(f"   {a['note']}")
     dets = a["detectors"]
-    order = [d for d in dets if d not in (FUSED, BASELINE)] + [d for d in (FUSED, BASELINE) if d in dets]
+    tail = (FUSED, FUSED_NAIVE, BASELINE)
+    order = [d for d in dets if d not in tail] + [d for d in tail if d in dets]
     width = max([len(_label(d)) for d in order] + [12])
     p(f"   {'detector'.ljust(width)}  {'AUC':>5} {'[95% CI]':<14} {'EER':>5} {'TPR@1%FPR':>9} "
       f"{'n_real':>6} {'n_fake':>6}  coverage real/fake  AUC(trim)  AUC(no score=0)")
@@ -147,7 +148,7 @@ def write_scores_csv(path: Path, rows: Iterable[ManifestRow], scores: dict[str, 
             "frames", "frames_with_face", "face_size_median"]
     for d in detectors:
         cols += [f"{d}_mean", f"{d}_trimmed", f"{d}_n"]
-    cols += ["fused"]
+    cols += ["fused", "fused_naive"]
     buf = io.StringIO()
     wr = csv.writer(buf, lineterminator="\n")
     wr.writerow(cols)
@@ -164,7 +165,7 @@ def write_scores_csv(path: Path, rows: Iterable[ManifestRow], scores: dict[str, 
         for d in detectors:
             v = cs.detectors.get(d)
             line += [_num(cs.score(d)), _num(cs.score(d, "trimmed")), v.get("n", "") if v else ""]
-        line.append(_num(cs.fused(mod_dets)) if cs.status == "ok" else "")
+        line += [_num(cs.fused(mod_dets)), _num(cs.fused_naive(mod_dets))] if cs.status == "ok" else ["", ""]
         wr.writerow(line)
     atomic_write_bytes(Path(path), buf.getvalue().encode())
 

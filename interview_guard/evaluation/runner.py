@@ -226,7 +226,7 @@ def run(o: EvalOptions) -> int:
 
     for name, a in analyses.items():
         for det, m in a.get("detectors", {}).items():
-            if det in (A.FUSED, A.BASELINE) or m.get("n_real_total", 0) + m.get("n_fake_total", 0) == 0:
+            if det in (A.FUSED, A.FUSED_NAIVE, A.BASELINE) or m.get("n_real_total", 0) + m.get("n_fake_total", 0) == 0:
                 continue
             if m["n_real"] + m["n_fake"] == 0:
                 msg = (f"detector {det} gave no score on any clip of {name} (it abstained everywhere: check its "
@@ -246,8 +246,9 @@ def run(o: EvalOptions) -> int:
         f"with {o.workers} worker(s); skipped {len(skipped)}"
         + (" (" + ", ".join(f"{k}: {v}" for k, v in sorted(skip_counts.items())) + ")" if skip_counts else ""),
         "clip score = mean llr of the detector's risk evidence with quality > 0 (no such evidence = no score, "
-        "counted in coverage, never imputed); fused = sum of the scoring detectors' mean llr (uncalibrated, "
-        "naive-Bayes placeholder until issue 6); positive class = fake; "
+        "counted in coverage, never imputed); fused = the live fusion's clip evidence: sum over the scoring "
+        "detectors of weight x mean calibrated LLR (" + _calibration_label() + "); fused_naive = plain sum of the "
+        "raw mean llrs; positive class = fake; "
         f"95% CIs: stratified bootstrap, {o.n_boot} resamples, seed {o.seed}",
     ] + [f"note: {n}" for n in notes]
     text = "\n".join(header) + "".join(
@@ -275,8 +276,10 @@ def run(o: EvalOptions) -> int:
             "detectors": det_meta,
             "clip_score": "mean llr over the detector's risk evidence with quality > 0; 'trimmed' = 20% trimmed "
                           "mean; NaN (no score) when the detector abstained on the whole clip",
-            "fused": "sum of per-detector mean llr over the detectors that scored the clip (uncalibrated; "
-                     "to be replaced by calibrated fusion, issue 6)",
+            "fused": "sum over the detectors that scored the clip of cal_weight x mean calibrated LLR (the "
+                     "product's calibration table and correlation weights, as the live fusion uses them: "
+                     + _calibration_label() + ")",
+            "fused_naive": "plain sum of per-detector raw mean llr over the detectors that scored the clip",
             "audio": "16 kHz mono, 0.1 s chunks, no padding or repetition; detectors own their windows",
             "video": "RecordingVideoSource at sample_fps; fresh perception per clip; largest face",
         },
@@ -294,3 +297,13 @@ def run(o: EvalOptions) -> int:
     print(f"\nwrote {out / 'metrics.json'}, {out / 'scores.csv'}, {len(written)} ROC plot(s)"
           + (f" and {o.json_file}" if o.json_file else ""))
     return 0
+
+
+def _calibration_label() -> str:
+    """Which calibration table calibrated the scores, and the caveat that goes with it."""
+    from interview_guard.fusion.calibration import Calibration
+
+    cal = Calibration.load()
+    if not cal.detectors:
+        return f"no calibration table at {cal.path}: default shrink"
+    return f"{cal.path}, fitted on the development corpus: in-sample there"

@@ -16,9 +16,16 @@ How a clip becomes a score
   ``quality > 0``; ``trimmed`` is the 20 %-trimmed mean (robust to a few wild frames) and
   ``median`` the median. A detector that gave no such evidence on the clip has **no score**
   (NaN): the report counts this as lost coverage and never imputes it.
-* **Fused** score = sum over the detectors that scored of their mean llr (NaN when none did).
-  Summing llrs is the naive-Bayes combination: right only if each detector's llr is calibrated
-  and they are independent. It is a placeholder until calibrated fusion (issue 6).
+* **Calibrated** per-detector values: every risk Evidence also goes through the product's
+  calibration table (``fusion.Calibration``, ``models/calibration.json`` or ``$IG_CALIBRATION``):
+  the same map, quality gate and clipping the live fusion applies. ``cal_mean`` / ``cal_trimmed``
+  / ``cal_median`` aggregate those calibrated LLRs; ``cal_weight`` is the detector's correlation
+  weight in the fusion.
+* **Fused** score (``ClipScore.fused``) = Σ over the detectors that scored of ``cal_weight ·
+  cal_mean``: the clip-level evidence the live fusion accumulates (NaN when no detector scored).
+  ``ClipScore.fused_naive`` is the plain sum of the raw mean llrs, reported beside it so the
+  effect of the calibration can be seen. The calibration is fitted on the development corpus:
+  on that corpus the fused figures are in-sample.
 * ``face_size_median``: median face height in px (chin to forehead) over frames with a face;
   used for the face-size confound.
 
@@ -45,7 +52,7 @@ import numpy as np
 
 from interview_guard.evaluation.manifest import ManifestRow
 
-SCORING_VERSION = "1"
+SCORING_VERSION = "2"
 AUDIO_RATE = 16000
 AUDIO_CHUNK_S = 0.1
 TRIM = 0.2
@@ -58,6 +65,7 @@ class ScoringConfig:
     max_width: int = 0
     audio_rate: int = AUDIO_RATE
     audio_chunk_s: float = AUDIO_CHUNK_S
+    calibration_path: str = ""             # "" = the default table (models/calibration.json, $IG_CALIBRATION)
 
 
 @dataclass
@@ -87,6 +95,16 @@ class ClipScore:
         return math.nan if v is None else float(v)
 
     def fused(self, det_ids: Iterable[str], variant: str = "mean") -> float:
+        """Σ cal_weight · calibrated ``variant`` over the detectors that scored (NaN if none)."""
+        vals = []
+        for i in det_ids:
+            v = self.score(i, f"cal_{variant}")
+            if math.isfinite(v):
+                vals.append(float(self.detectors[i].get("cal_weight", 1.0)) * v)
+        return float(sum(vals)) if vals else math.nan
+
+    def fused_naive(self, det_ids: Iterable[str], variant: str = "mean") -> float:
+        """Plain sum of the raw ``variant`` llrs over the detectors that scored (NaN if none)."""
         vals = [self.score(i, variant) for i in det_ids]
         vals = [v for v in vals if math.isfinite(v)]
         return float(sum(vals)) if vals else math.nan
@@ -130,10 +148,22 @@ def trimmed_mean(x: np.ndarray, proportion: float = TRIM) -> float:
     return float(core.mean())
 
 
-def aggregate(evidence: Iterable, det_ids: Iterable[str]) -> dict[str, dict]:
-    """Per detector: mean / trimmed / median llr over its risk evidence with quality > 0."""
+def _stats(x: list[float], prefix: str = "") -> dict[str, float]:
+    a = np.asarray(x, dtype=np.float64)
+    return {f"{prefix}mean": float(a.mean()) if len(a) else math.nan,
+            f"{prefix}trimmed": trimmed_mean(a) if len(a) else math.nan,
+            f"{prefix}median": float(np.median(a)) if len(a) else math.nan}
+
+
+def aggregate(evidence: Iterable, det_ids: Iterable[str], *,
+              calibrate: Callable[[object], float | None] | None = None,
+              weights: dict[str, float] | None = None) -> dict[str, dict]:
+    """Per detector: mean / trimmed / median llr over its risk evidence with quality > 0; with
+    ``calibrate`` (Evidence → calibrated LLR, None = abstains) also ``cal_mean`` / ``cal_trimmed`` /
+    ``cal_median`` / ``cal_n`` over the calibrated values and ``cal_weight`` from ``weights``."""
     ids = list(det_ids)
     llrs: dict[str, list[float]] = {i: [] for i in ids}
+    cal: dict[str, list[float]] = {i: [] for i in ids}
     abst: dict[str, int] = {i: 0 for i in ids}
     for e in evidence:
         if e.detector not in llrs:
@@ -142,16 +172,15 @@ def aggregate(evidence: Iterable, det_ids: Iterable[str]) -> dict[str, dict]:
             abst[e.detector] += 1
             continue
         llrs[e.detector].append(float(e.llr))
+        if calibrate is not None:
+            c = calibrate(e)
+            if c is not None and math.isfinite(c):
+                cal[e.detector].append(float(c))
     out = {}
     for i in ids:
-        x = np.asarray(llrs[i], dtype=np.float64)
-        out[i] = {
-            "mean": float(x.mean()) if len(x) else math.nan,
-            "trimmed": trimmed_mean(x) if len(x) else math.nan,
-            "median": float(np.median(x)) if len(x) else math.nan,
-            "n": int(len(x)),
-            "n_abstain": int(abst[i]),
-        }
+        out[i] = {**_stats(llrs[i]), "n": len(llrs[i]), "n_abstain": int(abst[i])}
+        if calibrate is not None:
+            out[i].update(_stats(cal[i], "cal_"), cal_n=len(cal[i]), cal_weight=float((weights or {}).get(i, 1.0)))
     return out
 
 
@@ -169,6 +198,21 @@ class ClipScorer:
         self.audio_dets = [d for d in self.detectors if d.modality == "audio"]  # for audio-only clips
         self.av_dets = [d for d in self.detectors if d.modality == "av"]
         self.needs_hands = any("hands" in d.needs for d in self.video_dets)
+        from interview_guard.fusion.calibration import Calibration
+
+        self.calibration = Calibration.load(config.calibration_path or None)
+        self._versions = {d.id: str(d.version) for d in self.detectors}
+        groups: dict[str, int] = {}
+        for d in self.detectors:
+            g = self.calibration.group(d.id, d.modality)
+            groups[g] = groups.get(g, 0) + 1
+        self._weights = {d.id: self.calibration.weight(d.id, self._versions[d.id],
+                                                       n_in_group=groups[self.calibration.group(d.id, d.modality)])
+                         for d in self.detectors}
+
+    def _aggregate(self, evidence: list, det_ids: list[str]) -> dict[str, dict]:
+        return aggregate(evidence, det_ids, weights=self._weights,
+                         calibrate=lambda e: self.calibration.calibrate(e, self._versions.get(e.detector)))
 
     def score(self, row: ManifestRow) -> ClipScore:
         t0 = time.perf_counter()
@@ -244,7 +288,7 @@ class ClipScorer:
         if frames == 0:
             return ClipScore(row.key, row.label, row.modality, "failed",
                              error or f"{row.path.name}: no frame could be decoded", media_duration_s=dur)
-        agg = aggregate(evidence, [d.id for d in self.video_dets])
+        agg = self._aggregate(evidence, [d.id for d in self.video_dets])
         for i in errors:
             agg[i] = {"mean": math.nan, "trimmed": math.nan, "median": math.nan, "n": 0, "n_abstain": 0}
         return ClipScore(row.key, row.label, row.modality, "ok", error, frames=frames, frames_with_face=len(sizes),
@@ -302,7 +346,7 @@ class ClipScorer:
             src.close()
         if n_samples == 0:
             return ClipScore(row.key, row.label, "audio", "failed", error or f"{row.path.name}: no audio decoded")
-        agg = aggregate(evidence, [d.id for d in self.audio_dets])
+        agg = self._aggregate(evidence, [d.id for d in self.audio_dets])
         for i in errors:
             agg[i] = {"mean": math.nan, "trimmed": math.nan, "median": math.nan, "n": 0, "n_abstain": 0}
         return ClipScore(row.key, row.label, "audio", "ok", error, frames=0,
@@ -359,6 +403,16 @@ def _models_fingerprint() -> str:
     return _MODELS_FP[0]
 
 
+def _calibration_fingerprint(path: str = "") -> str:
+    """sha256 of the calibration table the scores are calibrated with ('' if there is none)."""
+    from interview_guard.fusion.calibration import default_calibration_path
+
+    try:
+        return hashlib.sha256(Path(path or default_calibration_path()).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 _CODE_FP: list[str] = []
 
 
@@ -400,6 +454,7 @@ def cache_key(row: ManifestRow, config: ScoringConfig, modality_dets: list[str])
         "max_width": config.max_width,
         "audio": [config.audio_rate, config.audio_chunk_s],
         "models": _models_fingerprint(),  # a retrained model without a version bump still invalidates
+        "calibration": _calibration_fingerprint(config.calibration_path),  # so does a re-fitted calibration
         "code": _code_fingerprint(),      # so does an edited detector or perception module
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -12,7 +12,8 @@ from scipy.stats import norm
 from interview_guard.core.errors import InputError
 from interview_guard.core.types import Evidence
 from interview_guard.evaluation import metrics as M
-from interview_guard.evaluation.analysis import BASELINE, FUSED, PairData, analyse_pair, jsonable, pairs_json
+from interview_guard.evaluation.analysis import (BASELINE, FUSED, FUSED_NAIVE, PairData, analyse_pair, jsonable,
+                                                 pairs_json)
 from interview_guard.evaluation.manifest import (comparison_pairs, derive_source, label_polarity, parse_pair_ids,
                                                  read_manifest)
 from interview_guard.evaluation.scoring import ClipScore, aggregate, trimmed_mean
@@ -250,8 +251,9 @@ def test_clip_score_fused_and_json_roundtrip():
         "a": {"mean": 1.0, "trimmed": 0.5, "median": 1.0, "n": 3, "n_abstain": 0},
         "b": {"mean": math.nan, "trimmed": math.nan, "median": math.nan, "n": 0, "n_abstain": 4},
         "c": {"mean": -0.25, "trimmed": 0.0, "median": 0.0, "n": 1, "n_abstain": 0}})
-    assert cs.fused(["a", "b", "c"]) == pytest.approx(0.75)
-    assert math.isnan(cs.fused(["b"]))
+    assert cs.fused_naive(["a", "b", "c"]) == pytest.approx(0.75)
+    assert math.isnan(cs.fused_naive(["b"]))
+    assert math.isnan(cs.fused(["a", "c"]))        # no calibrated values: no fused score, never the raw sum
     assert math.isnan(cs.score("zzz"))
     text = json.dumps(cs.to_json(), allow_nan=False)
     back = ClipScore.from_json(json.loads(text))
@@ -281,7 +283,7 @@ def _pair(n_real=30, n_fake=20, seed=0):
 
 def test_analyse_pair_structure_and_json_schema():
     a = analyse_pair(_pair(), n_boot=200)
-    assert set(a["detectors"]) == {"a", "b", FUSED, BASELINE}
+    assert set(a["detectors"]) == {"a", "b", FUSED, FUSED_NAIVE, BASELINE}
     da = a["detectors"]["a"]
     assert 0.7 < da["auc"] <= 1 and da["auc_ci"][0] <= da["auc"] <= da["auc_ci"][1]
     assert da["coverage_real"] == 1.0 and da["n_real"] == 30
@@ -293,7 +295,31 @@ def test_analyse_pair_structure_and_json_schema():
     out = pairs_json({"video_real|video_fake": a})
     text = json.dumps(jsonable(out), allow_nan=False)
     entry = json.loads(text)["pairs"]["video_real|video_fake"]
-    assert set(entry) == {"a", "b", FUSED}
+    assert set(entry) == {"a", "b", FUSED, FUSED_NAIVE}
     for m in entry.values():
         assert {"auc", "eer", "tpr_at_1pct_fpr", "n_real", "n_fake"} <= set(m)
     json.dumps(jsonable(a), allow_nan=False)  # the full metrics are valid JSON too
+
+
+def test_fused_score_is_the_calibrated_weighted_evidence_not_the_raw_sum():
+    """The eval's fused score uses the product's calibration: a detector fitted to slope 0 adds
+    nothing however loud its raw llr, weights discount correlated ones, low quality abstains."""
+    from interview_guard.core.types import Evidence
+    from interview_guard.fusion.calibration import Calibration, DetectorCalibration
+
+    cal = Calibration(detectors={
+        "loud": DetectorCalibration("loud", "1", slope=0.0, intercept=0.0),
+        "good": DetectorCalibration("good", "1", slope=2.0, intercept=-0.5, weight=0.5, min_quality=0.3)})
+
+    def ev(det, llr, q=1.0):
+        return Evidence(detector=det, t_start_ns=0, t_end_ns=1, kind="risk", llr=llr, quality=q, reason="r")
+
+    evidence = [ev("loud", 2.0), ev("loud", 2.0), ev("good", 0.5), ev("good", 1.0), ev("good", 9.0, q=0.1)]
+    agg = aggregate(evidence, ["loud", "good"], weights={"loud": 1.0, "good": 0.5},
+                    calibrate=lambda e: cal.calibrate(e, "1"))
+    assert agg["loud"]["mean"] == 2.0 and agg["loud"]["cal_mean"] == 0.0
+    assert agg["good"]["n"] == 3 and agg["good"]["cal_n"] == 2          # q 0.1 < min_quality 0.3: abstains
+    assert agg["good"]["cal_mean"] == pytest.approx((0.5 + 1.5) / 2)
+    cs = ClipScore("k", "video_real", "video", "ok", detectors=agg)
+    assert cs.fused(["loud", "good"]) == pytest.approx(0.5 * 1.0)
+    assert cs.fused_naive(["loud", "good"]) == pytest.approx(2.0 + (0.5 + 1.0 + 9.0) / 3)
