@@ -70,6 +70,8 @@ MIN_IOD_PX = 16.0
 FAIL_LLR = 3.0
 PASS_LLR = 1.0
 FLASH_MAX_S = 1.5
+FLASH_MIN_IOD_PX = 20.0   # eye distance below which an identity flash is not evidence
+FLASH_FULL_IOD_PX = 40.0  # ... and from which it counts fully (linear in between)
 
 REGIONS = ("eye_a", "eye_b", "mouth")
 REGION_WORDS = {"eye_a": "eye", "eye_b": "eye", "mouth": "mouth"}
@@ -306,9 +308,12 @@ class HandWaveScorer:
             fw = _face_width(r.face)
             side[i] = (float(h[[0, 5, 9, 13, 17], 0].mean()) - float(r.face[1, 0])) / fw
 
-        # -- templates from clean frames (a face, hands looked for, no hand near the face) ----------
+        # -- templates from clean frames (a face, hands looked for, no hand touching the face) --------
+        # a hand elsewhere in the picture (resting on the desk, holding a cup, the candidate's other
+        # hand) does not spoil the eye and mouth templates; only one over or at the face does
         clean = [i for i, r in enumerate(recs)
-                 if r.face is not None and r.crop is not None and r.hands_ran and hands[i] is None]
+                 if r.face is not None and r.crop is not None and r.hands_ran
+                 and not any(_touches_face(r, h) for h in (*r.hands, *(() if hands[i] is None else (hands[i],))))]
         clean_b = [i for i in clean if i < nb]
         use = clean_b if len(clean_b) >= MIN_CLEAN else clean
         m["clean_frames"] = len(use)
@@ -451,11 +456,17 @@ class HandWaveScorer:
         if math.isfinite(hand_colour):
             parts["h2"] = _ramp(hand_colour, 2.5, 6.0, -0.3, 1.0)
         n_flash = max(len(flash), len(pops))
+        small_face_flash = False
         if n_flash:
             pop_llr = 0.0
             if pops:       # the first foreign face 2 (3 when both its edges were seen), +1 for each further one
                 pop_llr = min(4.5, 2.0 + (1.0 if pstats.get("bracketed") else 0.0) + 1.0 * (len(pops) - 1))
-            parts["flash"] = max(min(4.5, 3.0 * len(flash)), pop_llr)
+            # on a small face a compressed stream's own texture jumps (a key frame, a bitrate step)
+            # look like another face: the flash counts fully only from FLASH_FULL_IOD_PX eye distance
+            size_w = _ramp(iod, FLASH_MIN_IOD_PX, FLASH_FULL_IOD_PX, 0.0, 1.0)
+            m["flash_size_weight"] = round(size_w, 3)
+            small_face_flash = size_w < 1.0
+            parts["flash"] = size_w * max(min(4.5, 3.0 * len(flash)), pop_llr)
             spans = flash if len(flash) >= len(pops) else pops
             dur = sum(j - i for i, j in spans) * dt_s
             reasons_fake.append(f"the face's appearance jumped to another face and came back ({n_flash}× for "
@@ -522,6 +533,19 @@ class HandWaveScorer:
             return result(INCONCLUSIVE, 0.0, quality * 0.5,
                           ["the hand was not seen clearly over the eyes or the mouth: ask again, slowly and "
                            "close to the face"])
+        if not centre:
+            # a pass says the hand was seen in front of the face hiding it: a hand only ever seen at
+            # the face's edge (where a swap painting the face over it leaves it) cannot pass
+            return result(INCONCLUSIVE, 0.0, quality * 0.5,
+                          ["the hand was never seen over the middle of the face: ask again, slowly, with the "
+                           "palm passing right in front of the nose"])
+        if small_face_flash:
+            # a flash that might be a swap dropping out was seen but the face is too small to be sure:
+            # it cannot fail the window, and it must not let it pass either
+            return result(INCONCLUSIVE, 0.0, quality * 0.5,
+                          ["the face flickered as the hand passed, but it is too small in the picture to tell "
+                           "a swap dropping out from video compression: ask the candidate to come closer, "
+                           "then ask again"])
         if total <= PASS_LLR:
             what = _words(covered_regions) or "face"
             llr = -1.0 - min(1.0, max(0.0, -total) / 2.0)

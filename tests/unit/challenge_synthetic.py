@@ -57,13 +57,13 @@ def draw_hand(img: np.ndarray, hand: np.ndarray, rng: np.random.Generator, *, on
 SCALE = 0.5          # a 256-px portrait (IOD ≈ 30 px) keeps the tests quick
 
 
-def _portrait() -> tuple[np.ndarray, np.ndarray]:
+def _portrait(scale: float = SCALE) -> tuple[np.ndarray, np.ndarray]:
     base = astronaut()
     mesh = face_mesh().copy()
-    if SCALE != 1.0:
+    if scale != 1.0:
         h, w = base.shape[:2]
-        base = cv2.resize(base, (int(w * SCALE), int(h * SCALE)), interpolation=cv2.INTER_AREA)
-        mesh[:, :2] *= SCALE
+        base = cv2.resize(base, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+        mesh[:, :2] *= scale
     return np.ascontiguousarray(base), mesh
 
 
@@ -82,7 +82,7 @@ def hand_obs(hand: np.ndarray, face: FaceObs | None, shape: tuple[int, int]) -> 
 def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool = True, fps: float = 10.0,
                       baseline_s: float = 2.0, window_s: float = 4.0, passes: int = 2, first_dx: int = -1,
                       height: str = "eyes", seed: int = 0, t0_s: float = 0.0,
-                      fallback: bool = False) -> list[Observation]:
+                      fallback: bool = False, scale: float = SCALE) -> list[Observation]:
     """Baseline (no hand) then a window where a hand passes ``passes`` times across the face.
 
     ``painted``: inside the face oval the hand is not drawn (the face shows through it, as a
@@ -90,9 +90,10 @@ def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool
     face (a hand tracker losing a painted-over hand). ``first_dx``: image-x direction of the first pass.
     ``fallback``: while the hand is inside the face the swap "drops out": another-looking face
     shows under a real hand (drawn in front), then the usual face comes back (A→B→A).
+    ``scale``: of the 512-px portrait (0.5: IOD ≈ 30 px).
     """
     rng = np.random.default_rng(seed)
-    base, mesh = _portrait()
+    base, mesh = _portrait(scale)
     shape = base.shape[:2]
     oval = face_oval_mask(mesh, shape)
     nose = mesh[1, :2].astype(np.float64)

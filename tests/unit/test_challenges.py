@@ -212,12 +212,37 @@ def test_hand_vanishing_inside_the_face_is_never_passed():
 
 def test_swap_dropping_out_under_the_hand_fails():
     # a real hand over a real face, but the face under it is another one and the usual face comes
-    # back when the hand leaves: the fallback of a swap that lost the face (A→B→A)
-    res, ev = _run(wave_observations(fallback=True, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    # back when the hand leaves: the fallback of a swap that lost the face (A→B→A); the face is
+    # big enough (IOD ≈ 45 px) for a flash to count fully
+    res, ev = _run(wave_observations(fallback=True, window_s=5.0, scale=0.75), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.measurements["iod_px"] >= 40
     assert res.result == "failed", res.reason
     _check_evidence(ev, HAND_WAVE, "failed")
     assert "another face and came back" in res.reason
     assert res.measurements["pop_flashes"] >= 1
+
+
+def test_swap_dropping_out_on_a_small_face_is_never_passed():
+    # the same fallback on a small face (IOD ≈ 30 px): compression makes small faces flicker too, so
+    # the flash counts only half and cannot fail the window; but the window must not pass either
+    res, _ = _run(wave_observations(fallback=True, window_s=5.0), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.measurements["iod_px"] < 40 and 0 < res.measurements["flash_size_weight"] < 1
+    assert res.result == "inconclusive", res.reason
+    assert "too small" in res.reason
+
+
+def test_a_hand_never_seen_over_the_middle_of_the_face_never_passes(monkeypatch):
+    # a pass says the hand was seen in front of the face: a hand whose palm was never tracked over
+    # the middle of the face (what a swap painting the face over the hand leaves) cannot pass
+    from interview_guard.challenges import hand_wave
+
+    obs = wave_observations(window_s=5.0, scale=0.75)
+    res, _ = _run(obs, HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "passed", res.reason          # the genuine wave passes ...
+    assert res.measurements["hand_reached_centre"]
+    monkeypatch.setattr(hand_wave, "_reached_centre", lambda *a, **k: False)
+    res, _ = _run(obs, HAND_WAVE, WAVE, 2.0, 6.9)     # ... not when its palm is never seen mid-face
+    assert res.result == "inconclusive" and "middle of the face" in res.reason
 
 
 def test_identity_pops_ignore_a_real_hand_and_see_a_face_change():
