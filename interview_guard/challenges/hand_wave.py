@@ -235,6 +235,11 @@ def _touches_face(rec: FrameRec, hand: np.ndarray) -> bool:
     return not (hx1 < x0 or hx0 > x1 or hy1 < y0 or hy0 > y1)
 
 
+def _hand_at_face(rec: FrameRec, tracked: np.ndarray | None) -> bool:
+    """A detected hand, or the tracked (possibly interpolated) one, touches the face's box."""
+    return any(_touches_face(rec, h) for h in [*rec.hands, *([] if tracked is None else [tracked])])
+
+
 def _near_face(rec: FrameRec, hand: np.ndarray) -> bool:
     if rec.face is None:
         return False
@@ -312,8 +317,7 @@ class HandWaveScorer:
         # a hand elsewhere in the picture (resting on the desk, holding a cup, the candidate's other
         # hand) does not spoil the eye and mouth templates; only one over or at the face does
         clean = [i for i, r in enumerate(recs)
-                 if r.face is not None and r.crop is not None and r.hands_ran
-                 and not any(_touches_face(r, h) for h in (*r.hands, *(() if hands[i] is None else (hands[i],))))]
+                 if r.face is not None and r.crop is not None and r.hands_ran and not _hand_at_face(r, hands[i])]
         clean_b = [i for i in clean if i < nb]
         use = clean_b if len(clean_b) >= MIN_CLEAN else clean
         m["clean_frames"] = len(use)

@@ -138,6 +138,7 @@ def run(o: EvalOptions) -> int:
     det_ids, det_warn = select_detectors(o.detectors)
     for w in det_warn:
         _warn(w)
+    cal_label = _calibration_label()      # a damaged calibration table stops here, with its fix, before any work
     config = ScoringConfig(detector_ids=tuple(det_ids), sample_fps=o.sample_fps, max_width=o.max_width)
     mod_dets = {m: modality_detectors(config, m) for m in ("video", "image", "audio")}
 
@@ -247,7 +248,7 @@ def run(o: EvalOptions) -> int:
         + (" (" + ", ".join(f"{k}: {v}" for k, v in sorted(skip_counts.items())) + ")" if skip_counts else ""),
         "clip score = mean llr of the detector's risk evidence with quality > 0 (no such evidence = no score, "
         "counted in coverage, never imputed); fused = the live fusion's clip evidence: sum over the scoring "
-        "detectors of weight x mean calibrated LLR (" + _calibration_label() + "); fused_naive = plain sum of the "
+        "detectors of weight x mean calibrated LLR (" + cal_label + "); fused_naive = plain sum of the "
         "raw mean llrs; positive class = fake; "
         f"95% CIs: stratified bootstrap, {o.n_boot} resamples, seed {o.seed}",
     ] + [f"note: {n}" for n in notes]
@@ -278,7 +279,7 @@ def run(o: EvalOptions) -> int:
                           "mean; NaN (no score) when the detector abstained on the whole clip",
             "fused": "sum over the detectors that scored the clip of cal_weight x mean calibrated LLR (the "
                      "product's calibration table and correlation weights, as the live fusion uses them: "
-                     + _calibration_label() + ")",
+                     + cal_label + ")",
             "fused_naive": "plain sum of per-detector raw mean llr over the detectors that scored the clip",
             "audio": "16 kHz mono, 0.1 s chunks, no padding or repetition; detectors own their windows",
             "video": "RecordingVideoSource at sample_fps; fresh perception per clip; largest face",
