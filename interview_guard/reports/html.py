@@ -146,6 +146,29 @@ def cannot_judge(points: Sequence, evidence: Sequence[Evidence], modalities: dic
     return out
 
 
+def lip_sync_unchecked(summary: dict, evidence: Sequence[Evidence], modalities: dict[str, str]) -> dict | None:
+    """A "could not judge" entry when the recording had judged speech and the lip-sync check ran but
+    never judged because too few frames per second were analysed (``analyze --sample-fps``)."""
+    from interview_guard.detectors.lip_sync import LipSyncConfig
+
+    duration = float(summary.get("duration_s") or 0.0)
+    frames = int(summary.get("frames_analysed") or 0)
+    if "lip_sync" not in modalities or duration <= 0 or frames <= 0:
+        return None
+    fps = frames / duration
+    need = LipSyncConfig().min_fps
+    if fps >= need:
+        return None
+    speech = any(e.kind == "risk" and e.quality > 0 and modalities.get(e.detector) == "audio" for e in evidence)
+    judged = any(e.detector == "lip_sync" and e.kind == "risk" and e.quality > 0 for e in evidence)
+    if not speech or judged:
+        return None
+    return {"what": "lip_sync", "start_s": 0.0, "end_s": round(duration, 1), "code": "frame_rate_low",
+            "text": f"Lip-sync (does the voice match the lips?) was not checked: this analysis looked at "
+                    f"{fps:.0f} frames per second and that check needs at least {need:.0f}. Analyse the "
+                    f"recording again at 15 frames per second (--sample-fps 15) to include it."}
+
+
 def face_hint(summary: dict) -> str:
     """Why the face checks may have abstained, from the perception statistics."""
     f = summary.get("face") or {}
@@ -331,6 +354,9 @@ def build_report(inp: ReportInput, out_dir: str | Path, *, name: str = "report")
     duration = float(s.get("duration_s") or 0.0)
     gaps = cannot_judge(inp.points, inp.evidence, modalities, min_gap_s=inp.inconclusive_after_s,
                         duration_s=duration, has_audio_checks=has_audio, face_hint=face_hint(s))
+    lip = lip_sync_unchecked(s, inp.evidence, modalities)
+    if lip is not None:
+        gaps.append(lip)
     counts: dict[str, int] = {}
     for ev in inp.evidence:
         counts[ev.detector] = counts.get(ev.detector, 0) + 1
