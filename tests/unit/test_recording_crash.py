@@ -41,19 +41,25 @@ WRITER = textwrap.dedent('''
         print("done", i, flush=True)
     job = make_job(12.0, start_s=100.0, w=480, h=270, noise=True)
 
-    class Slow(list):
-        # halfway through the packets it says so and waits to be killed there, mid-mux: the kill
-        # lands mid-write however loaded the machine is
-        def __iter__(self):
-            for k, p in enumerate(list.__iter__(self)):
-                if k == len(self) // 2:
+    if mode == "mid_write":
+        # the muxer holds video back until audio arrives (interleaving), so the file grows only in
+        # the audio phase: halfway through the audio blocks the writer says so and waits there to be
+        # killed, mid-mux, however loaded the machine is
+        import numpy
+        import interview_guard.recording.writer as writer_mod
+
+        class HaltMidAudio:
+            blocks = 0
+            def __getattr__(self, name):
+                return getattr(numpy, name)
+            def ascontiguousarray(self, a, *args, **kwargs):   # called once per audio block
+                HaltMidAudio.blocks += 1
+                if HaltMidAudio.blocks == 60:
                     print("halfway", flush=True)
                     time.sleep(60)
-                time.sleep(0.004)
-                yield p
+                return numpy.ascontiguousarray(a, *args, **kwargs)
 
-    if mode == "mid_write":
-        job.packets = Slow(job.packets)
+        writer_mod.np = HaltMidAudio()
         print("writing", flush=True)
     elif mode == "between_renames":
         real = os.replace
