@@ -41,7 +41,7 @@ def test_paced_audio_is_stamped_on_the_session_clock_at_its_own_rate():
     wall = time.monotonic() - wall0
     chunks = [c for c in items if isinstance(c, AudioChunk)]
     assert len(chunks) == 20 and isinstance(items[-1], SourceEvent) and items[-1].kind is SourceEventKind.ERROR
-    assert 1.9 <= wall <= 3.5, f"2 s of sound played in {wall:.2f} s"
+    assert wall >= 1.9 and wall <= 3.5, f"2 s of sound played in {wall:.2f} s"
     steps = np.diff([c.t_ns for c in chunks])
     assert np.all(steps == steps[0]) and abs(steps[0] - NS_PER_S // 10) <= 1
     assert 0 <= chunks[0].t_ns - t0 < 0.2 * NS_PER_S
