@@ -42,6 +42,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -202,13 +203,10 @@ class ClipScorer:
 
         self.calibration = Calibration.load(config.calibration_path or None)
         self._versions = {d.id: str(d.version) for d in self.detectors}
-        groups: dict[str, int] = {}
-        for d in self.detectors:
-            g = self.calibration.group(d.id, d.modality)
-            groups[g] = groups.get(g, 0) + 1
-        self._weights = {d.id: self.calibration.weight(d.id, self._versions[d.id],
-                                                       n_in_group=groups[self.calibration.group(d.id, d.modality)])
-                         for d in self.detectors}
+        group = {d.id: self.calibration.group(d.id, d.modality) for d in self.detectors}
+        in_group = Counter(group.values())
+        self._weights = {i: self.calibration.weight(i, self._versions[i], n_in_group=in_group[g])
+                         for i, g in group.items()}
 
     def _aggregate(self, evidence: list, det_ids: list[str]) -> dict[str, dict]:
         return aggregate(evidence, det_ids, weights=self._weights,
@@ -403,14 +401,20 @@ def _models_fingerprint() -> str:
     return _MODELS_FP[0]
 
 
-def _calibration_fingerprint(path: str = "") -> str:
-    """sha256 of the calibration table the scores are calibrated with ('' if there is none)."""
-    from interview_guard.fusion.calibration import default_calibration_path
+_CAL_FP: dict[str, str] = {}
 
-    try:
-        return hashlib.sha256(Path(path or default_calibration_path()).read_bytes()).hexdigest()
-    except OSError:
-        return ""
+
+def _calibration_fingerprint(path: str = "") -> str:
+    """sha256 of the calibration table the scores are calibrated with ('' if there is none);
+    read once per process, like the models fingerprint."""
+    if path not in _CAL_FP:
+        from interview_guard.fusion.calibration import default_calibration_path
+
+        try:
+            _CAL_FP[path] = hashlib.sha256(Path(path or default_calibration_path()).read_bytes()).hexdigest()
+        except OSError:
+            _CAL_FP[path] = ""
+    return _CAL_FP[path]
 
 
 _CODE_FP: list[str] = []
