@@ -400,7 +400,8 @@ class HandWaveScorer:
         # -- passes and direction ------------------------------------------------------------------
         crossed_s = float(sum(face_cov[i] >= FACE_CROSS_T for i in win)) * dt_s
         passes, first_dir, vanished = _count_passes(side[nb:], face_cov[nb:], [hands[i] is not None and not interp[i]
-                                                                              for i in win])
+                                                                              for i in win],
+                                                    late_touch=max(1, int(round(LATE_TOUCH_S / max(dt_s, 1e-3)))))
         m.update(face_covered_s=crossed_s, passes=passes, passes_unseen=vanished, first_direction=first_dir,
                  max_face_coverage=float(face_cov[nb:].max()) if n > nb else 0.0)
 
@@ -529,7 +530,9 @@ class HandWaveScorer:
                            "closer to the face"])
         if not nonce_ok:
             return result(INCONCLUSIVE, 0.0, quality * 0.5, [nonce_msg])
-        if m.get("hand_too_fast"):
+        if m.get("hand_too_fast") and (n_cov_d < MIN_COVERED or not centre):
+            # a hand this fast is mostly a blur to the hand tracker; when it was nevertheless seen over
+            # the middle of the face covering the eyes or mouth, the test was done and is judged below
             return result(INCONCLUSIVE, 0.0, quality * 0.5,
                           ["the hand moved too fast for the camera's frame rate to see it over the face: "
                            "ask again, more slowly"])
@@ -635,19 +638,32 @@ def _overlap_deficit(recs, nb, interp, ovals, dt_s) -> tuple[float | None, int]:
     return (1.0 - overl / near if near else None), near
 
 
-def _count_passes(side: np.ndarray, face_cov: np.ndarray, detected: list[bool]) -> tuple[int, int, int]:
+def _count_passes(side: np.ndarray, face_cov: np.ndarray, detected: list[bool],
+                  late_touch: int = 0) -> tuple[int, int, int]:
     """Crossings of the face centre line with hysteresis ±SIDE_T, each needing the hull to touch the
-    face in between. Returns (passes, sign of the first pass's image-x direction, crossings made
-    while the hand was not detected)."""
+    face in between — or within ``late_touch`` frames after the crossing (a fast hand's palm centre
+    can pass the line a frame before its hull is found over the face). Returns (passes, sign of the
+    first pass's image-x direction, crossings made while the hand was not detected)."""
     state = 0
     touched = False
     passes = 0
     first = 0
     vanished = 0
     seen_since = True
+    pending: list = []                      # [direction, frames left] of a crossing awaiting its touch
     for s, fc, det in zip(side, face_cov, detected):
+        if pending:
+            pending[1] -= 1
         if fc >= 0.10:
-            touched = True
+            if pending:
+                passes += 1
+                if first == 0:
+                    first = pending[0]
+                pending = []
+            else:
+                touched = True
+        if pending and pending[1] < 0:
+            pending = []
         if not det:
             seen_since = False
         if not np.isfinite(s):
@@ -661,16 +677,22 @@ def _count_passes(side: np.ndarray, face_cov: np.ndarray, detected: list[bool]) 
             seen_since = True
             continue
         if new != state:
+            pending = []
             if touched or not seen_since:
                 passes += 1
                 if first == 0:
                     first = 1 if new > state else -1
                 if not seen_since:
                     vanished += 1
+            elif late_touch > 0:
+                pending = [1 if new > state else -1, late_touch]
             state = new
             touched = False
             seen_since = True
     return passes, first, vanished
+
+
+LATE_TOUCH_S = 0.15
 
 
 def _flashes_visible(recs, nb, grays, hull_masks, face_al, cut, dt_s):

@@ -82,7 +82,7 @@ def hand_obs(hand: np.ndarray, face: FaceObs | None, shape: tuple[int, int]) -> 
 def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool = True, fps: float = 10.0,
                       baseline_s: float = 2.0, window_s: float = 4.0, passes: int = 2, first_dx: int = -1,
                       height: str = "eyes", seed: int = 0, t0_s: float = 0.0,
-                      fallback: bool = False, scale: float = SCALE) -> list[Observation]:
+                      fallback: bool = False, scale: float = SCALE, pass_s: float = 2.0) -> list[Observation]:
     """Baseline (no hand) then a window where a hand passes ``passes`` times across the face.
 
     ``painted``: inside the face oval the hand is not drawn (the face shows through it, as a
@@ -90,7 +90,8 @@ def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool
     face (a hand tracker losing a painted-over hand). ``first_dx``: image-x direction of the first pass.
     ``fallback``: while the hand is inside the face the swap "drops out": another-looking face
     shows under a real hand (drawn in front), then the usual face comes back (A→B→A).
-    ``scale``: of the 512-px portrait (0.5: IOD ≈ 30 px).
+    ``scale``: of the 512-px portrait (0.5: IOD ≈ 30 px). ``pass_s``: seconds per pass (2 s: slow,
+    ≈ 0.2 palm lengths per frame at 10 fps).
     """
     rng = np.random.default_rng(seed)
     base, mesh = _portrait(scale)
@@ -106,7 +107,7 @@ def wave_observations(*, painted: bool = False, vanish: bool = False, hand: bool
     n_win = int(round(window_s * fps))
     out = []
     prev = None
-    pass_len = max(3, int(round(2.0 * fps)))        # a slow pass: ≈ 0.2 palm lengths per frame
+    pass_len = max(3, int(round(pass_s * fps)))
     # the impostor's own face for the fallback: the same picture with its features moved (another face)
     other = np.roll(base, (int(round(0.4 * iod)), int(round(0.25 * iod))), axis=(0, 1))
     soft = cv2.GaussianBlur(oval.astype(np.float32), (0, 0), 2.0)[..., None]

@@ -210,6 +210,34 @@ def test_hand_vanishing_inside_the_face_is_never_passed():
     assert res.measurements["overlap_deficit"] >= 0.55 and not res.measurements["direct_evidence"]
 
 
+def test_a_fast_wave_seen_hiding_the_face_is_judged_not_sent_back():
+    # a quick wave (1.5 s per pass at 10 fps: faster than the hand tracker follows near the face) that
+    # was nevertheless seen over the middle of the face hiding the eyes and mouth: the test was done,
+    # so the window is judged instead of asking for a slower wave
+    res, _ = _run(wave_observations(window_s=5.0, pass_s=1.5), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.measurements.get("hand_too_fast") and res.measurements["hand_reached_centre"]
+    assert res.result == "passed", res.reason
+    res, _ = _run(wave_observations(window_s=5.0, pass_s=1.5, painted=True), HAND_WAVE, WAVE, 2.0, 6.9)
+    assert res.result == "failed" and "visible through the hand" in res.reason
+
+
+def test_a_crossing_whose_touch_is_seen_a_frame_late_still_counts():
+    # the palm centre jumps from the right of the face to the left between two frames and the hull is
+    # found over the face only on the next frame: the crossing (right to left) is the first pass, not
+    # lost, so the direction asked for is checked against it
+    from interview_guard.challenges.hand_wave import _count_passes
+
+    side = np.array([0.6, 0.6, 0.6, -0.3, -0.3, -0.4, -0.4, 0.0, 0.5, 0.6])
+    cov = np.array([0, 0, 0, 0, 0.8, 0.6, 0.2, 0.7, 0.3, 0])
+    det = [True] * len(side)
+    assert _count_passes(side, cov, det, late_touch=2) == (2, -1, 0)
+    passes, first, _ = _count_passes(side, cov, det)      # without the allowance: the first pass is lost
+    assert (passes, first) == (1, 1)
+    # a touch that comes long after the crossing belongs to the next pass, not to it
+    late = np.array([0, 0, 0, 0, 0, 0, 0, 0.7, 0.3, 0])
+    assert _count_passes(side, late, det, late_touch=2) == (1, 1, 0)
+
+
 def test_swap_dropping_out_under_the_hand_fails():
     # a real hand over a real face, but the face under it is another one and the usual face comes
     # back when the hand leaves: the fallback of a swap that lost the face (A→B→A); the face is
