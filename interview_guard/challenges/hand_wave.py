@@ -137,8 +137,11 @@ def drop_phantom_hands(recs: list[FrameRec], nb: int = 0) -> list[FrameRec]:
     return out
 
 
-def hand_track(recs: list[FrameRec]) -> tuple[list[np.ndarray | None], np.ndarray]:
-    """Per frame: the primary hand and a bool array ``interpolated``.
+def hand_track(recs: list[FrameRec]) -> tuple[list[np.ndarray | None], np.ndarray, np.ndarray]:
+    """Per frame: the primary hand, a bool array ``interpolated`` and a bool array ``unsure``
+    (interpolated across a gap longer than ``CENTRE_GAP_S`` whose two ends were both over the
+    middle of the face: the hand most likely left and came back, so the guess says it was at the
+    face but not what it covered; such frames are not used for H1).
 
     A detection whose palm length departs from the hand's own size (measured while it is away
     from the face) by more than −20 %/+35 % is *suspect*: a hand partly painted over by a swap is
@@ -153,6 +156,7 @@ def hand_track(recs: list[FrameRec]) -> tuple[list[np.ndarray | None], np.ndarra
     trusted = [h is not None and (not np.isfinite(ref) or SUSPECT_LO * ref <= pls[i] <= SUSPECT_HI * ref)
                and not _at_edge(recs[i], h) for i, h in enumerate(hands)]
     interp = np.zeros(n, bool)
+    unsure = np.zeros(n, bool)
     det_idx = [i for i in range(n) if trusted[i]]
     for a, b in zip(det_idx[:-1], det_idx[1:]):
         if b - a < 2:
@@ -162,6 +166,11 @@ def hand_track(recs: list[FrameRec]) -> tuple[list[np.ndarray | None], np.ndarra
             continue
         if not (_near_face(recs[a], hands[a]) and _near_face(recs[b], hands[b])):
             continue
+        # seen over the middle of the face, lost for a while, seen there again: a hand the tracker found
+        # over the face at both ends was not being painted over there, and had it stayed it would have
+        # been seen; it most likely went out and came back, so the straight line says it was at the face
+        # but not what it hid in between
+        guess = (tb - ta) > CENTRE_GAP_S * NS_PER_S and _both_over_middle(recs[a], hands[a], recs[b], hands[b])
         ha, hb = hands[a], hands[b]
         for i in range(a + 1, b):
             if not recs[i].hands_ran:
@@ -169,7 +178,22 @@ def hand_track(recs: list[FrameRec]) -> tuple[list[np.ndarray | None], np.ndarra
             f = (recs[i].t_ns - ta) / max(1, tb - ta)
             hands[i] = (ha * (1 - f) + hb * f).astype(np.float32)
             interp[i] = True
-    return hands, interp
+            unsure[i] = guess
+    return hands, interp, unsure
+
+
+CENTRE_GAP_S = 0.25       # a longer gap between two sightings over the middle of the face is an unsure guess
+
+
+def _both_over_middle(ra: FrameRec, ha: np.ndarray, rb: FrameRec, hb: np.ndarray) -> bool:
+    """The hand was seen over the middle of the face (|x − nose x| < SIDE_T face widths) both when
+    it was lost and when it was found again."""
+    def middle(r: FrameRec, h: np.ndarray) -> bool:
+        if r.face is None:
+            return False
+        return abs(float(h[[0, 5, 9, 13, 17], 0].mean()) - float(r.face[1, 0])) / _face_width(r.face) < SIDE_T
+
+    return middle(ra, ha) and middle(rb, hb)
 
 
 def _reached_centre(side: np.ndarray, hands: list, nb: int) -> bool:
@@ -280,7 +304,7 @@ class HandWaveScorer:
         recs = drop_phantom_hands(baseline + window, len(baseline))
         nb = len(baseline)
         window = recs[nb:]
-        hands, interp = hand_track(recs)
+        hands, interp, unsure = hand_track(recs)
         cut = sig.cuts(recs)
         dt_s = _median_dt(recs)
 
@@ -353,6 +377,8 @@ class HandWaveScorer:
                 # a hand held still in front of the face is not the prompted pass, and the landmarks of a
                 # still, foreshortened hand (a fist, a thumbs-up) do not outline what it hides: not judged
                 n_held += int(bool(np.any(cov[i] >= COVER_T)))
+                continue
+            if unsure[i]:
                 continue
             for k, reg in enumerate(REGIONS):
                 if reg not in templates or not (cov[i, k] >= COVER_T):

@@ -14,7 +14,13 @@ means the voice comes *after* the lips). The dossier's plain 2–7 Hz band makes
 the syllable rate (~4 Hz), and on the corpus' real clips its global peak often jumped one cycle
 (+300…+470 ms) away from the lag an independent pixel measure (mouth-region darkness) gave; the
 velocity form agreed with that measure on 4 of 5 clips. A window is *usable* when ≥ 40 % of it
-is speech (Silero VAD), the face is visible in ≥ 80 % of it, frames come at ≥ 12 fps.
+is speech (Silero VAD), the face is visible in ≥ 80 % of it, frames come at ≥ 12 fps. From 4 to
+12 fps (an offline analysis at its default 5 frames/s) syllables are too fast for the mouth
+samples, so only ``lips_still`` is judged, over 1-s speech blocks; the evidence says
+``lag_judged: false`` and nothing is emitted when the lips move (the timing was not checked, so
+nothing is cleared). Measured on the corpus at 5 fps: no flag on any of the 26 genuine clips with
+audio or 31 reenactments; a face frozen over the clip's own speech is flagged on the same 30 clips
+as at full rate.
 
 The last ``history`` (8) usable windows are aggregated: the lag is the peak of their *mean*
 correlation curve (robust to one window's peak jumping a syllable); ``agreement`` is the fraction
@@ -58,6 +64,9 @@ class LipSyncConfig:
     min_speech_frac: float = 0.4
     min_face_frac: float = 0.8
     min_fps: float = 12.0
+    min_still_fps: float = 4.0      # from here up to min_fps only "lips still while speaking" is judged
+    still_block_s: float = 0.5      # speech blocks over which the lips' stillness is measured ...
+    still_block_low_fps_s: float = 1.0  # ... and below min_fps (enough mouth samples per block)
     min_face_px: float = 60.0
     still_std: float = 0.012        # mouth-opening std (fraction of mouth width) below which lips are "still"
     history: int = 8
@@ -143,6 +152,7 @@ class LipSyncDetector(Detector):
         self._audio_end: int | None = None
         self._next_eval: int | None = None
         self._hist: list[dict] = []
+        self._hist_still: list[float] = []   # stillness of the windows judged below min_fps
         self._bp = None
         self._rem = np.zeros(0)
         self._rem_flags = np.zeros(0, dtype=bool)
@@ -241,17 +251,21 @@ class LipSyncDetector(Detector):
         fps = n_frames / c.window_s
         face_frac = sum(1 for t in mt if t_start <= t <= t_end) / n_frames if n_frames else 0.0
         speech_frac = float(speech.mean())
-        if speech_frac < c.min_speech_frac or fps < c.min_fps or face_frac < c.min_face_frac or len(mt) < 4:
+        if speech_frac < c.min_speech_frac or fps < c.min_still_fps or face_frac < c.min_face_frac or len(mt) < 4:
             return None  # abstain: not enough speech, face or frame rate in this window
+        low_fps = fps < c.min_fps
         grid = t_start + np.arange(n) * NS_PER_TICK
         mouth = np.interp(grid, mt, ma)
-        # lips still while speaking: local std of the opening over 0.5-s blocks with speech
-        blk = FPS // 2
+        # lips still while speaking: local std of the opening over speech blocks (0.5 s; 1 s when the
+        # frames are too sparse for lag and coupling, so that a block still holds ≥ 4 mouth samples)
+        blk = int(round((c.still_block_low_fps_s if low_fps else c.still_block_s) * FPS))
         still = []
         for k in range(0, n - blk + 1, blk):
             if speech[k:k + blk].mean() >= 0.5:
                 still.append(float(np.std(mouth[k:k + blk])) < c.still_std)
         still_frac = float(np.mean(still)) if still else 0.0
+        if low_fps:
+            return self._decide_still_only(t_start, t_end, still_frac, len(still), speech_frac, fps)
         mb = np.gradient(_bandpass(mouth - mouth.mean(), c.band_hz[0], c.band_hz[1], FPS))
         eb = np.gradient(_bandpass(env - env.mean(), c.band_hz[0], c.band_hz[1], FPS))
         if np.std(mb) < 1e-6 or np.std(eb) < 1e-6:
@@ -265,6 +279,26 @@ class LipSyncDetector(Detector):
         self._hist.append(w)
         self._hist = self._hist[-c.history:]
         return self._decide(t_start, t_end, w, speech_frac, fps, lags)
+
+    def _decide_still_only(self, t_start: int, t_end: int, still_frac: float, n_blocks: int, speech_frac: float,
+                           fps: float) -> Evidence | None:
+        """Below ``min_fps`` (e.g. an offline analysis sampling 5 frames/s) the mouth is sampled too
+        sparsely for the lag and the coupling (syllables come at ~4 Hz), but a mouth that does not
+        move at all while speech is heard is still seen: only that is judged, over the same window
+        history. No flag: no evidence (the lag and coupling were not judged, so nothing is cleared)."""
+        c = self.config
+        if n_blocks == 0:
+            return None
+        self._hist_still.append(still_frac)
+        self._hist_still = self._hist_still[-c.history:]
+        h = self._hist_still
+        if len(h) < c.min_windows or float(np.mean([x >= c.still_frac for x in h])) < c.weak_frac:
+            return None
+        details = {"lips_still_fraction": round(still_frac, 2), "windows": len(h), "speech_fraction": round(speech_frac, 2),
+                   "fps": round(fps, 1), "lag_judged": False}
+        reason = ("The voice is heard while the candidate's lips stay still: the speech may come from someone "
+                  "off camera. Ask the candidate to answer while facing the camera.")
+        return Evidence(self.id, t_start, t_end, 2.0, 1.0, reason, kind=self.kind, code="lips_still", details=details)
 
     def _decide(self, t_start: int, t_end: int, w: dict, speech_frac: float, fps: float,
                 lags: np.ndarray) -> Evidence:

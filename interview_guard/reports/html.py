@@ -148,7 +148,8 @@ def cannot_judge(points: Sequence, evidence: Sequence[Evidence], modalities: dic
 
 def lip_sync_unchecked(summary: dict, evidence: Sequence[Evidence], modalities: dict[str, str]) -> dict | None:
     """A "could not judge" entry when the recording had judged speech and the lip-sync check ran but
-    never judged because too few frames per second were analysed (``analyze --sample-fps``)."""
+    never judged the voice's timing because too few frames per second were analysed (``analyze
+    --sample-fps``); below that rate it only looks for lips that stay still while speech is heard."""
     from interview_guard.detectors.lip_sync import LipSyncConfig
 
     duration = float(summary.get("duration_s") or 0.0)
@@ -160,13 +161,15 @@ def lip_sync_unchecked(summary: dict, evidence: Sequence[Evidence], modalities: 
     if fps >= need:
         return None
     speech = any(e.kind == "risk" and e.quality > 0 and modalities.get(e.detector) == "audio" for e in evidence)
-    judged = any(e.detector == "lip_sync" and e.kind == "risk" and e.quality > 0 for e in evidence)
+    judged = any(e.detector == "lip_sync" and e.kind == "risk" and e.quality > 0
+                 and (e.details or {}).get("lag_judged", True) for e in evidence)
     if not speech or judged:
         return None
     return {"what": "lip_sync", "start_s": 0.0, "end_s": round(duration, 1), "code": "frame_rate_low",
-            "text": f"Lip-sync (does the voice match the lips?) was not checked: this analysis looked at "
-                    f"{fps:.0f} frames per second and that check needs at least {need:.0f}. Analyse the "
-                    f"recording again at 15 frames per second (--sample-fps 15) to include it."}
+            "text": f"Lip-sync timing (is the voice late, does it move with the lips?) was not checked: this "
+                    f"analysis looked at {fps:.0f} frames per second and that check needs at least {need:.0f}; "
+                    f"only lips that stay still while the voice is heard were looked for. Analyse the recording "
+                    f"again at 15 frames per second (--sample-fps 15) to include it."}
 
 
 def face_hint(summary: dict) -> str:

@@ -238,6 +238,34 @@ def test_a_crossing_whose_touch_is_seen_a_frame_late_still_counts():
     assert _count_passes(side, late, det, late_touch=2) == (1, 1, 0)
 
 
+def test_a_hand_lost_between_two_sightings_over_the_middle_is_not_guessed_over_the_eyes():
+    # the tracker sees the hand over the middle of the face, loses it for half a second while the hand
+    # swings out beside the face (the eyes show again), then sees it over the middle again: the
+    # straight line between the sightings would put the hand over the eyes the whole time and read
+    # the visible eyes as a face painted over the hand; it is only known that the hand was at the face
+    from interview_guard.challenges.hand_wave import hand_track
+    from interview_guard.challenges.record import record
+    from interview_guard.core.types import Observation, VideoFrame
+
+    rng = np.random.default_rng(5)
+    base, mesh = cs._portrait(0.75)
+    shape = base.shape[:2]
+    palm = 1.1 * geo.iod(mesh)
+    over = hand_landmarks((float(mesh[1, 0]), float(mesh[[33, 263], 1].mean()) + 0.45 * palm), palm, 5.0)
+    fps, recs = 10.0, []
+    for i in range(40):
+        img = np.clip(base.astype(np.int16) + rng.integers(-2, 3, base.shape), 0, 255).astype(np.uint8)
+        hands = ()
+        if i in (22, 23, 24, 30, 31, 32):                  # over the middle; out of the picture in 25-29
+            img = cs.draw_hand(img, over, rng)
+        face = cs.make_face(mesh, img)
+        if i in (22, 23, 24, 30, 31, 32):
+            hands = (cs.hand_obs(over, face, shape),)
+        recs.append(record(Observation(VideoFrame(int(i / fps * NS_PER_S), i, img), (face,), hands, True, 1.0)))
+    hands, interp, unsure = hand_track(recs)
+    assert interp[25:30].all() and unsure[25:30].all() and not unsure[:25].any() and not unsure[30:].any()
+
+
 def test_swap_dropping_out_under_the_hand_fails():
     # a real hand over a real face, but the face under it is another one and the usual face comes
     # back when the hand leaves: the fallback of a swap that lost the face (A→B→A); the face is

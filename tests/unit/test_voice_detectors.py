@@ -219,6 +219,29 @@ def test_lip_sync_other_speaker_is_flagged(av_track, spk_a):
     assert {e.code for e in evs} & {"weak_coupling", "lips_still"}, [(e.code, e.details) for e in evs]
 
 
+def _every(obs: list[Observation], fps: float) -> list[Observation]:
+    """The observations an analysis sampling ``fps`` frames/s would make."""
+    out, nxt = [], 0
+    for o in obs:
+        if o.t_ns >= nxt:
+            out.append(o)
+            nxt += int(NS_PER_S / fps)
+    return out
+
+
+def test_lip_sync_at_5_fps_sees_still_lips_but_judges_no_timing(av_track):
+    # an offline analysis at its default 5 frames/s: too sparse for the voice's lag, but a mouth that
+    # never moves while speech is heard (a proxy speaking off camera over a still face) is flagged
+    obs, audio = av_track
+    sparse = _every(obs, 5)
+    assert {e.code for e in _run_av(sparse, audio)} == set()          # the real talking head: nothing
+    first = next(o for o in sparse if o.faces)
+    still = [Observation(o.frame, first.faces, (), False, o.frame_diff) for o in sparse]
+    evs = _run_av(still, audio)
+    assert evs and {e.code for e in evs} == {"lips_still"}, [(e.code, e.details) for e in evs]
+    assert all(e.details["lag_judged"] is False and e.details["fps"] < 12 for e in evs)
+
+
 def test_lip_sync_abstains_without_a_face(av_track):
     obs, audio = av_track
     blind = [Observation(o.frame, (), (), False, o.frame_diff) for o in obs]
