@@ -680,6 +680,8 @@ def _count_passes(side: np.ndarray, face_cov: np.ndarray, detected: list[bool],
     for s, fc, det in zip(side, face_cov, detected):
         if pending:
             pending[1] -= 1
+            if pending[1] < 0:
+                pending = []
         if fc >= 0.10:
             if pending:
                 passes += 1
@@ -688,8 +690,6 @@ def _count_passes(side: np.ndarray, face_cov: np.ndarray, detected: list[bool],
                 pending = []
             else:
                 touched = True
-        if pending and pending[1] < 0:
-            pending = []
         if not det:
             seen_since = False
         if not np.isfinite(s):

@@ -53,6 +53,8 @@ FPS = 100                     # analysis rate of both signals
 BLOCK = RATE // FPS           # 160 samples = 10 ms
 NS_PER_TICK = NS_PER_S // FPS
 LIP_UP, LIP_DOWN, CORNER_L, CORNER_R = 13, 14, 61, 291
+LIPS_STILL_REASON = ("The voice is heard while the candidate's lips stay still: the speech may come from someone "
+                     "off camera. Ask the candidate to answer while facing the camera.")
 
 
 @dataclass(frozen=True)
@@ -296,9 +298,8 @@ class LipSyncDetector(Detector):
             return None
         details = {"lips_still_fraction": round(still_frac, 2), "windows": len(h), "speech_fraction": round(speech_frac, 2),
                    "fps": round(fps, 1), "lag_judged": False}
-        reason = ("The voice is heard while the candidate's lips stay still: the speech may come from someone "
-                  "off camera. Ask the candidate to answer while facing the camera.")
-        return Evidence(self.id, t_start, t_end, 2.0, 1.0, reason, kind=self.kind, code="lips_still", details=details)
+        return Evidence(self.id, t_start, t_end, 2.0, 1.0, LIPS_STILL_REASON, kind=self.kind, code="lips_still",
+                        details=details)
 
     def _decide(self, t_start: int, t_end: int, w: dict, speech_frac: float, fps: float,
                 lags: np.ndarray) -> Evidence:
@@ -321,9 +322,7 @@ class LipSyncDetector(Detector):
         enough = len(h) >= c.min_windows
         code, llr, reason = None, 0.0, ""
         if enough and still >= c.weak_frac:
-            code, llr = "lips_still", 2.0
-            reason = ("The voice is heard while the candidate's lips stay still: the speech may come from someone "
-                      "off camera. Ask the candidate to answer while facing the camera.")
+            code, llr, reason = "lips_still", 2.0, LIPS_STILL_REASON
         elif enough and (agg_r < c.weak_agg_r or edge or weak_w >= c.weak_frac or agree < c.min_agreement):
             code, llr = "weak_coupling", 1.5
             reason = ("The lip movements and the voice do not move together (correlation "
