@@ -188,12 +188,12 @@ CENTRE_GAP_S = 0.25       # a longer gap between two sightings over the middle o
 def _both_over_middle(ra: FrameRec, ha: np.ndarray, rb: FrameRec, hb: np.ndarray) -> bool:
     """The hand was seen over the middle of the face (|x − nose x| < SIDE_T face widths) both when
     it was lost and when it was found again."""
-    def middle(r: FrameRec, h: np.ndarray) -> bool:
-        if r.face is None:
-            return False
-        return abs(float(h[[0, 5, 9, 13, 17], 0].mean()) - float(r.face[1, 0])) / _face_width(r.face) < SIDE_T
+    return all(r.face is not None and abs(_side(r.face, h)) < SIDE_T for r, h in ((ra, ha), (rb, hb)))
 
-    return middle(ra, ha) and middle(rb, hb)
+
+def _side(face: np.ndarray, hand: np.ndarray) -> float:
+    """Palm centre's image-x offset from the nose, in face widths (> 0: right of the nose)."""
+    return (float(hand[[0, 5, 9, 13, 17], 0].mean()) - float(face[1, 0])) / _face_width(face)
 
 
 def _reached_centre(side: np.ndarray, hands: list, nb: int) -> bool:
@@ -334,8 +334,7 @@ class HandWaveScorer:
             face_cov[i] = geo.coverage(ovals[i], hull)
             for k, reg in enumerate((geo.EYE_A, geo.EYE_B, geo.LIPS_OUTER)):
                 cov[i, k] = geo.coverage(geo.poly_mask(fa[list(reg)], shp), shape)
-            fw = _face_width(r.face)
-            side[i] = (float(h[[0, 5, 9, 13, 17], 0].mean()) - float(r.face[1, 0])) / fw
+            side[i] = _side(r.face, h)
 
         # -- templates from clean frames (a face, hands looked for, no hand touching the face) --------
         # a hand elsewhere in the picture (resting on the desk, holding a cup, the candidate's other
